@@ -13,14 +13,16 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from safetensors.torch import save_file, load_file
 from diffusers import DiTTransformer2DModel, DDPMScheduler
-from .core import MGD3Error, seed_everything, item_seed, get_device, atomic_json, cli, env_info
-from .data import ImageSet, load_fashion_mnist, load_image_folder
+from .core import MGD3Error, seed_everything, item_seed, item_generators, get_device, atomic_json, cli, env_info
+from .data import ImageSet, load_fashion_mnist, load_image_folder, to_float, to_uint8
 from .latents import LatentSpace, IdentitySpace, VAESpace
 
 # %% auto 0
 __all__ = ['DIT_PRESETS', 'dit_scheduler', 'make_dit', 'n_params', 'drop_labels', 'normal_kl', 'discretized_gaussian_loglik',
            'Diffusion', 'hybrid_loss', 'cfg_output', 'sample_dit', 'EMA', 'save_checkpoint', 'load_checkpoint',
-           'TrainConfig', 'train_dit', 'save_generator', 'load_generator', 'shipped_model_dir', 'mgd3_pretrain']
+           'TrainConfig', 'train_dit', 'save_generator', 'load_generator', 'RefClassifier', 'train_classifier',
+           'classify', 'frechet_distance', 'sample_quality', 'save_classifier', 'load_ref_classifier',
+           'shipped_model_dir', 'mgd3_pretrain']
 
 # %% ../nbs/03_generator.ipynb
 def dit_scheduler(num_train_timesteps:int=1000)->DDPMScheduler:
@@ -290,6 +292,105 @@ def load_generator(path, device=None)->tuple:
     sch = DDPMScheduler.from_pretrained(path/'scheduler') if (path/'scheduler').exists() else dit_scheduler()
     info = json.loads((path/'mgd3.json').read_text()) if (path/'mgd3.json').exists() else {}
     return model.to(get_device(device)).eval(), sch, info
+
+# %% ../nbs/03_generator.ipynb
+class RefClassifier(torch.nn.Module):
+    "A small CNN used as a judge of generated images; `features` gives its penultimate 128-d features."
+    def __init__(self, channels:int=1, num_classes:int=10, width:int=32):
+        super().__init__()
+        def block(i, o): return [torch.nn.Conv2d(i, o, 3, padding=1), torch.nn.BatchNorm2d(o), torch.nn.ReLU()]
+        w = width
+        self.body = torch.nn.Sequential(*block(channels, w), *block(w, w), torch.nn.MaxPool2d(2),
+                                        *block(w, 2*w), *block(2*w, 2*w), torch.nn.MaxPool2d(2),
+                                        *block(2*w, 4*w), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
+        self.head = torch.nn.Linear(4*w, num_classes)
+    def features(self, x): return self.body(x)
+    def forward(self, x): return self.head(self.body(x))
+
+def train_classifier(data:ImageSet, epochs:int=4, batch_size:int=128, lr:float=2e-3, seed:int=0, device=None, progress=True):
+    "Train a `RefClassifier` on real images (random crops by ±2 px and flips), AdamW with a one-cycle schedule."
+    dev = get_device(device); seed_everything(seed)
+    net = RefClassifier(data.shape[0], data.num_classes).to(dev)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
+    steps = epochs * math.ceil(len(data) / batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps)
+    x_all, y_all = data.images(), data.y
+    bar = tqdm(total=steps, disable=not progress, desc='classifier')
+    for ep in range(epochs):
+        perm = torch.randperm(len(data))
+        for i in range(0, len(data), batch_size):
+            idx = perm[i:i+batch_size]; x, y = x_all[idx], y_all[idx]
+            flip = torch.rand(len(x)) < 0.5; x[flip] = x[flip].flip(-1)
+            dx, dy = torch.randint(-2, 3, (2,)).tolist(); x = torch.roll(x, (dx, dy), (2, 3))
+            loss = F.cross_entropy(net.train()(x.to(dev)), y.to(dev))
+            opt.zero_grad(); loss.backward(); opt.step(); sched.step(); bar.update(1); bar.set_postfix(loss=f"{loss.item():.3f}")
+    bar.close()
+    return net.eval()
+
+@torch.no_grad()
+def classify(net, images:torch.Tensor, batch_size:int=500)->tuple:
+    "(predicted labels, penultimate features) of float images in [-1, 1]."
+    dev = next(net.parameters()).device; preds, feats = [], []
+    for i in range(0, len(images), batch_size):
+        f = net.eval().features(images[i:i+batch_size].to(dev)); feats.append(f.cpu()); preds.append(net.head(f).argmax(1).cpu())
+    return torch.cat(preds), torch.cat(feats)
+
+# %% ../nbs/03_generator.ipynb
+def frechet_distance(f1:torch.Tensor, f2:torch.Tensor)->float:
+    "Fréchet distance between Gaussians fitted to two feature sets: |μ1−μ2|² + tr(Σ1 + Σ2 − 2(Σ1^½ Σ2 Σ1^½)^½)."
+    a, b = f1.double().numpy(), f2.double().numpy()
+    m1, m2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    w, v = np.linalg.eigh(s1); r1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    cross = np.sqrt(np.clip(np.linalg.eigvalsh(r1 @ s2 @ r1), 0, None)).sum()
+    return float(((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * cross)
+
+# %% ../nbs/03_generator.ipynb
+def sample_quality(model, classifier, real:ImageSet, # real test images (the reference distribution)
+                   n_per_class:int=100, guidance_scale:float=4.0, steps:int=50, seed:int=0,
+                   batch_size:int=250, progress:bool=True, space:LatentSpace|None=None)->dict:
+    "Classifier accuracy on generated images (per class, overall) and Fréchet distances gen-vs-real and real-vs-real."
+    K = real.num_classes; space = space or IdentitySpace()
+    labels = torch.arange(K).repeat_interleave(n_per_class)
+    keys = [(c, k) for c in range(K) for k in range(n_per_class)]
+    shape = (model.config.in_channels, model.config.sample_size, model.config.sample_size)
+    t0 = time.time()
+    gen = space.decode(sample_dit(model, labels, shape, item_generators(seed, keys), guidance_scale, steps,
+                                  batch_size=batch_size, progress=progress)).clamp(-1, 1)
+    gen = to_float(to_uint8(gen))  # quantise like a saved PNG
+    t_gen = time.time() - t0
+    pred, f_gen = classify(classifier, gen)
+    g = torch.Generator().manual_seed(seed)
+    halves = []
+    for h in range(2):  # two disjoint real sets with n_per_class images per class
+        idx = torch.cat([real.indices(c)[torch.randperm(len(real.indices(c)), generator=torch.Generator().manual_seed(seed + c))]
+                         [h*n_per_class:(h+1)*n_per_class] for c in range(K)])
+        halves.append(classify(classifier, real.images(idx))[1])
+    per_class = [(pred[labels == c] == c).float().mean().item() for c in range(K)]
+    fd, floor = frechet_distance(f_gen, halves[0]), frechet_distance(halves[1], halves[0])
+    return {'n_per_class': n_per_class, 'guidance_scale': guidance_scale, 'steps': steps, 'seed': seed,
+            'accuracy': (pred == labels).float().mean().item(), 'per_class_accuracy': per_class,
+            'worst_class_accuracy': min(per_class), 'frechet': fd, 'frechet_real_floor': floor,
+            'frechet_ratio': fd / floor if floor > 0 else float('inf'), 'sampling_s': t_gen}, gen
+
+# %% ../nbs/03_generator.ipynb
+def save_classifier(net, path, record:dict):
+    "Save a `RefClassifier` as safetensors + JSON."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + '.safetensors.tmp')
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, tmp); tmp.replace(path.with_suffix('.safetensors'))
+    atomic_json(path.with_suffix('.json'), record)
+
+def load_ref_classifier(path=None)->tuple:
+    "The shipped Fashion-MNIST `RefClassifier` (or one at `path`) and its record."
+    if path is None:
+        import importlib.resources as ir
+        path = Path(str(ir.files('mgd3')/'assets'/'fmnist-classifier'))
+    path = Path(path)
+    if not path.with_suffix('.safetensors').exists(): raise MGD3Error(f"no classifier weights at {path.with_suffix('.safetensors')}")
+    rec = json.loads(path.with_suffix('.json').read_text())
+    net = RefClassifier(rec['channels'], rec['num_classes'])
+    net.load_state_dict(load_file(path.with_suffix('.safetensors'))); return net.eval(), rec
 
 # %% ../nbs/03_generator.ipynb
 def shipped_model_dir()->Path:

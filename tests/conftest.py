@@ -1,0 +1,18 @@
+import os, subprocess, sys
+import pytest
+
+@pytest.fixture
+def run_cli():
+    "Run an mgd3 command-line tool in a subprocess; returns the CompletedProcess."
+    def _run(*args, timeout=300, env=None, cwd=None):
+        e = {**os.environ, 'OMP_NUM_THREADS': '1', 'HF_HUB_OFFLINE': '1', 'MGD3_OFFLINE': '1', **(env or {})}
+        return subprocess.run([*args], capture_output=True, text=True, timeout=timeout, env=e, cwd=cwd)
+    return _run
+
+def assert_clean_error(r, *needles):
+    "A bad input gives a non-zero exit, one line on stderr naming the problem, and no traceback."
+    assert r.returncode != 0, (r.stdout, r.stderr)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, r.stderr
+    assert 'Traceback' not in r.stderr
+    for n in needles: assert n in lines[0], lines[0]
