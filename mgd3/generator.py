@@ -22,7 +22,7 @@ __all__ = ['DIT_PRESETS', 'dit_scheduler', 'make_dit', 'n_params', 'drop_labels'
            'Diffusion', 'hybrid_loss', 'cfg_output', 'sample_dit', 'EMA', 'save_checkpoint', 'load_checkpoint',
            'TrainConfig', 'train_dit', 'save_generator', 'load_generator', 'RefClassifier', 'train_classifier',
            'classify', 'frechet_distance', 'sample_quality', 'save_classifier', 'load_ref_classifier',
-           'shipped_model_dir', 'mgd3_pretrain']
+           'export_checkpoint', 'shipped_model_dir', 'mgd3_pretrain']
 
 # %% ../nbs/03_generator.ipynb
 def dit_scheduler(num_train_timesteps:int=1000)->DDPMScheduler:
@@ -391,6 +391,20 @@ def load_ref_classifier(path=None)->tuple:
     rec = json.loads(path.with_suffix('.json').read_text())
     net = RefClassifier(rec['channels'], rec['num_classes'])
     net.load_state_dict(load_file(path.with_suffix('.safetensors'))); return net.eval(), rec
+
+# %% ../nbs/03_generator.ipynb
+def export_checkpoint(run_dir, out, data:ImageSet|None=None)->Path:
+    "Save the EMA model of the checkpoint in `run_dir` as a generator directory `out`."
+    run_dir = Path(run_dir); meta_p = run_dir/'checkpoint.json'
+    if not meta_p.exists(): raise MGD3Error(f"no checkpoint in {run_dir}")
+    meta = json.loads(meta_p.read_text()); cfg = TrainConfig(**meta['config'])
+    c, h, w = meta['latent_shape']
+    model = make_dit(cfg.preset, c, h, len(meta['classes']), cfg.seed)
+    ema = EMA(model); opt = torch.optim.AdamW(model.parameters())
+    load_checkpoint(run_dir/'checkpoint', model, ema, opt)
+    rec = {k: meta[k] for k in ('config', 'data', 'data_fingerprint', 'space', 'latent_shape', 'params', 'wall_time_s')}
+    rec['steps'] = meta['step']; rec['env'] = env_info()
+    return save_generator(out, ema.model, meta['classes'], meta['space'], rec)
 
 # %% ../nbs/03_generator.ipynb
 def shipped_model_dir()->Path:
