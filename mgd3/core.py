@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 # %% auto 0
-__all__ = ['seed_everything', 'item_seed', 'item_generators', 'get_device', 'MGD3Error', 'cli', 'atomic_write', 'atomic_json',
-           'tiny_dit', 'tiny_vae', 'tiny_images', 'env_info', 'mgd3_info']
+__all__ = ['seed_everything', 'item_seed', 'item_generators', 'get_device', 'MGD3Error', 'cli', 'script', 'atomic_write',
+           'atomic_json', 'tiny_dit', 'tiny_vae', 'tiny_images', 'env_info', 'mgd3_info']
 
 # %% ../nbs/00_core.ipynb
 def seed_everything(seed:int # the seed for Python, NumPy and torch (CPU and CUDA)
@@ -57,6 +57,23 @@ def cli(f):
         except KeyboardInterrupt:
             print(f"{f.__name__}: interrupted; finished work is kept, re-run with --resume", file=sys.stderr); sys.exit(130)
     return _inner
+
+# %% ../nbs/00_core.ipynb
+def script(func):
+    "A command-line entry point from an annotated function: one-line argument and user errors (see `cli`)."
+    from fastcore.script import anno_parser
+    f = cli(func)
+    @functools.wraps(func)
+    def _main(*args, **kwargs):
+        if args or kwargs: return f(*args, **kwargs)
+        p = anno_parser(func, prog=func.__name__)
+        def _error(msg):
+            print(f"{func.__name__}: error: {msg} (see {func.__name__} --help)", file=sys.stderr); sys.exit(2)
+        p.error = _error
+        kw = p.parse_args().__dict__; kw.pop('pdb', None); kw.pop('xtra', None)  # fastcore's extra options
+        return f(**kw)
+    if sys._getframe(1).f_globals.get('__name__') == '__main__': sys.exit(_main())  # `python -m mgd3.<module>`
+    return _main
 
 # %% ../nbs/00_core.ipynb
 def atomic_write(path, data:bytes|str):

@@ -4,21 +4,27 @@
 
 # %% ../nbs/07_distill.ipynb 2
 from __future__ import annotations
-import os, json, time, shutil, hashlib, socket
+import os, re, json, time, shutil, hashlib, socket
 from pathlib import Path
 from dataclasses import dataclass, asdict, field
+import numpy as np
 import torch
 from tqdm.auto import tqdm
-from .core import MGD3Error, item_seed, item_generators, get_device, atomic_json, cli, env_info
-from .data import ImageSet, load_fashion_mnist, load_image_folder, load_imagenet_subset, dit_labels, save_png, safe_name, SUBSETS
-from .latents import IdentitySpace, VAESpace, encode_dataset
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from safetensors.torch import save_file, load_file
+from .core import MGD3Error, item_seed, item_generators, get_device, atomic_json, cli, script, env_info
+from .data import (ImageSet, load_fashion_mnist, load_image_folder, imagenet_subset, dit_labels, save_png, safe_name, to_float,
+                       cache_dir as user_cache_dir, SUBSETS, IMG_EXTS, _load_img)
+from .latents import IdentitySpace, VAESpace, encode_dataset, latents_cache_path
 from .generator import shipped_model_dir
-from .modes import find_modes, modes_hash, MODE_METHODS
-from .pipeline import ModeGuidedDiTPipeline
+from .modes import Modes, find_modes, modes_hash, MODE_METHODS
+from .pipeline import ModeGuidedDiTPipeline, load_dit_pipeline, is_dit_pipeline, parse_dtype, DTYPES
 
 # %% auto 0
-__all__ = ['METHODS', 'DistillConfig', 'load_data', 'load_pipeline', 'model_labels', 'weights_hash', 'DirLock', 'prepare_out',
-           'distill', 'mgd3_distill']
+__all__ = ['METHODS', 'PARTS', 'DistillConfig', 'FolderClasses', 'class_dirs', 'load_data', 'load_pipeline', 'model_labels',
+           'weights_hash', 'DirLock', 'prepare_out', 'class_latents', 'class_modes', 'class_chunks', 'Procs', 'distill',
+           'mgd3_distill']
 
 # %% ../nbs/07_distill.ipynb
 METHODS = ('mgd3', 'dit', 'random', 'kmeans_real')
@@ -38,7 +44,9 @@ class DistillConfig:
     data: str|None = None             # ImageFolder (None: Fashion-MNIST train)
     subset: str|None = None           # ImageNet subset name when `data` is an ImageNet train folder
     size: int|None = None             # resize + centre-crop ImageFolder images
-    model: str|None = None            # diffusers model directory (None: the shipped Fashion-MNIST DiT)
+    model: str|None = None            # diffusers model directory (None: the shipped Fashion-MNIST DiT), or a DiTPipeline dir / hub id
+    vae: str|None = None              # for a DiTPipeline model: another VAE (dir or hub id); None: the model's own
+    dtype: str = 'float32'            # the transformer's dtype while sampling (float32, bfloat16, float16)
     def check(self):
         "Raise `MGD3Error` for settings that cannot work."
         if self.method not in METHODS: raise MGD3Error(f"unknown --method {self.method!r}: choose one of {', '.join(METHODS)}")
@@ -51,32 +59,104 @@ class DistillConfig:
         if self.subset is not None and self.subset not in SUBSETS: raise MGD3Error(f"unknown --subset {self.subset!r}: choose one of {', '.join(SUBSETS)}")
         if self.subset is not None and self.data is None: raise MGD3Error("--subset needs --data: the ImageNet train folder")
         if self.sampler not in ('ddpm', 'ddim'): raise MGD3Error(f"unknown --sampler {self.sampler!r}: use ddpm or ddim")
+        if self.dtype not in DTYPES: raise MGD3Error(f"unknown --dtype {self.dtype!r}: use float32, bfloat16 or float16")
+        if self.vae is not None and (self.model is None or not is_dit_pipeline(self.model)):
+            raise MGD3Error("--vae applies to DiT-XL/2-style models only (a DiTPipeline directory or hub id as --model)")
         return self
 
 # %% ../nbs/07_distill.ipynb
-def load_data(cfg:DistillConfig)->ImageSet:
-    "The training images the distilled set stands for."
+class FolderClasses:
+    "An ImageFolder read one class at a time: class names, WordNet ids, counts and a fingerprint from the file list; pixels on demand."
+    def __init__(self, root, # the folder holding one sub-folder per class
+                 folders:list, # the class sub-folders, in label order
+                 classes:list|None=None, # class names (default: the folder names)
+                 size:int=256, # ADM/DiT centre crop to size×size
+                 channels:int=3, name:str|None=None, wnids:list|None=None,
+                 workers:int|None=None # threads decoding images (default: up to 8)
+                ):
+        self.root = Path(root)
+        if not self.root.is_dir(): raise MGD3Error(f"image folder {self.root} does not exist")
+        self.folders, self.classes = list(folders), list(classes or folders)
+        self.size, self.channels, self.name, self.wnids = int(size), channels, name or self.root.name, wnids
+        self.workers = workers or min(8, os.cpu_count() or 1)
+        self.files, self.sizes = [], []
+        for f, c in zip(self.folders, self.classes):
+            d = self.root/f
+            if not d.is_dir():
+                what = 'one sub-folder per WordNet id (the ImageNet train folder)' if wnids else 'one sub-folder per class'
+                raise MGD3Error(f"class folder {f} ({c}) not found in {self.root}; --data must hold {what}")
+            es = sorted((e for e in os.scandir(d) if e.is_file() and not e.name.startswith('.') and Path(e.name).suffix.lower() in IMG_EXTS),
+                        key=lambda e: e.name)
+            if not es: raise MGD3Error(f"class folder {d} holds no images ({', '.join(IMG_EXTS)})")
+            self.files.append([e.name for e in es]); self.sizes.append([e.stat().st_size for e in es])
+    @classmethod
+    def imagenet(cls, root, subset:str, size:int=256, **kwargs)->FolderClasses:
+        "The classes of an ImageNet subset (see `mgd3.data.SUBSETS`) in an ImageNet train folder."
+        cl = imagenet_subset(subset)
+        return cls(root, [c.wnid for c in cl], [c.name for c in cl], size=size, channels=3, name=subset, wnids=[c.wnid for c in cl], **kwargs)
+    @property
+    def num_classes(self)->int: return len(self.classes)
+    @property
+    def shape(self)->tuple: return (self.channels, self.size, self.size)
+    def __len__(self): return sum(self.counts())
+    def counts(self)->list: return [len(f) for f in self.files]
+    def class_key(self, c:int)->str:
+        "A short hash identifying class c's images: folder, file names and byte sizes, crop size and channels."
+        h = hashlib.sha256(f"{self.size}|{self.channels}|{self.folders[c]}|".encode())
+        for n, b in zip(self.files[c], self.sizes[c]): h.update(f"{n}:{b};".encode())
+        return h.hexdigest()[:16]
+    def fingerprint(self)->str:
+        "A short hash of the class names and every class's files (cheap: no image is read)."
+        h = hashlib.sha256('\n'.join(self.classes).encode())
+        for c in range(self.num_classes): h.update(self.class_key(c).encode())
+        return h.hexdigest()[:16]
+    def class_images(self, c:int, rows=None)->torch.Tensor:
+        "uint8 images (N × C × H × W) of class c: all of them, or the class-local `rows`."
+        names = self.files[c] if rows is None else [self.files[c][int(r)] for r in rows]
+        mode = 'L' if self.channels == 1 else 'RGB'
+        load = lambda n: _load_img(self.root/self.folders[c]/n, mode, self.size)
+        with ThreadPoolExecutor(self.workers) as ex: arrs = list(ex.map(load, names))
+        x = torch.from_numpy(np.stack(arrs))
+        return (x[:, None] if self.channels == 1 else x.permute(0, 3, 1, 2)).contiguous()
+
+def class_dirs(data)->list:
+    "The folder of each class in a distilled set: its name made file-system safe; ImageNet names shared by two classes (crane, maillot) get the WordNet id appended."
+    dirs = [safe_name(c) for c in data.classes]
+    if getattr(data, 'wnids', None):
+        dup = {d for d in dirs if dirs.count(d) > 1}
+        dirs = [f"{d}_{w}" if d in dup else d for d, w in zip(dirs, data.wnids)]
+    return dirs
+
+# %% ../nbs/07_distill.ipynb
+def load_data(cfg:DistillConfig)->ImageSet|FolderClasses:
+    "The training images the distilled set stands for (an ImageNet subset is read class by class, see `FolderClasses`)."
     if cfg.data is None: return load_fashion_mnist('train')
-    if cfg.subset is not None: return load_imagenet_subset(cfg.data, cfg.subset, size=cfg.size or 256)
+    if cfg.subset is not None: return FolderClasses.imagenet(cfg.data, cfg.subset, size=cfg.size or 256)
     return load_image_folder(cfg.data, size=cfg.size)
 
-def load_pipeline(model:str|None, device=None)->ModeGuidedDiTPipeline:
-    "The generator pipeline in `model` (default: the shipped Fashion-MNIST DiT)."
+def load_pipeline(model:str|None, device=None, vae:str|None=None, dtype=None)->ModeGuidedDiTPipeline:
+    "The generator pipeline in `model`: the shipped Fashion-MNIST DiT (None), an mgd3 model directory, or DiT-XL/2 (a DiTPipeline directory or hub id)."
+    if model is not None and is_dit_pipeline(model):
+        from diffusers.utils import logging as dlog
+        dlog.disable_progress_bar()
+        try: return load_dit_pipeline(model, vae=vae, device=device, dtype=dtype)
+        finally: dlog.enable_progress_bar()
     path = Path(model) if model is not None else shipped_model_dir()
     if not path.exists(): raise MGD3Error(f"model directory {path} does not exist")
     if not (path/'transformer'/'config.json').exists():
         raise MGD3Error(f"{path} is not a DiT model directory (no transformer/config.json)")
     from diffusers.utils import logging as dlog
     dlog.disable_progress_bar()
-    try: pipe = ModeGuidedDiTPipeline.from_pretrained(path)
+    try: pipe = ModeGuidedDiTPipeline.from_pretrained(path, use_safetensors=True)
     except MGD3Error: raise
     except Exception as e: raise MGD3Error(f"cannot load the model in {path}: {e.__class__.__name__}: {str(e).splitlines()[0][:200]}") from None
     finally: dlog.enable_progress_bar()
     info = json.loads((path/'mgd3.json').read_text()) if (path/'mgd3.json').exists() else {}
     pipe.mgd3_info = info; pipe.model_path = path
+    if parse_dtype(dtype) not in (None, torch.float32): pipe.transformer.to(parse_dtype(dtype))
     return pipe.to(get_device(device))
 
-def model_labels(data:ImageSet, pipe:ModeGuidedDiTPipeline)->list:
+def model_labels(data:ImageSet|FolderClasses, pipe:ModeGuidedDiTPipeline)->list:
     "The generator's class label for each class of `data`."
     names, K = getattr(pipe, 'mgd3_info', {}).get('classes'), pipe.num_classes
     if names:
@@ -85,30 +165,42 @@ def model_labels(data:ImageSet, pipe:ModeGuidedDiTPipeline)->list:
         if missing: raise MGD3Error(f"the model does not know class(es) {', '.join(missing[:3])} of the data; its classes are {', '.join(names[:5])}...")
         return [pos[safe_name(c)] for c in data.classes]
     if data.wnids and K == 1000: return dit_labels(data)
+    if K == 1000 and all(re.fullmatch(r'n\d{8}', str(c)) for c in data.classes):   # an ImageFolder of WordNet-id folders, e.g. imagenette2/train
+        pos = {c.wnid: c.dit_label for c in imagenet_subset('imagenet1k')}
+        bad = [c for c in data.classes if c not in pos]
+        if bad: raise MGD3Error(f"class folder {bad[0]} is not one of ImageNet-1K's WordNet ids")
+        return [pos[c] for c in data.classes]
     if K != data.num_classes: raise MGD3Error(f"the model has {K} classes but the data has {data.num_classes}; use a model trained on this data")
     return list(range(K))
 
-def weights_hash(pipe)->str:
-    "sha256 (16 hex digits) of the transformer's weights."
+def weights_hash(pipe, module:str='transformer')->str:
+    "sha256 (16 hex digits) of the weights of the pipeline's transformer (or another module, e.g. 'vae')."
     h = hashlib.sha256()
-    for k, v in sorted(pipe.transformer.state_dict().items()): h.update(k.encode()); h.update(v.detach().cpu().float().numpy().tobytes())
+    for k, v in sorted(getattr(pipe, module).state_dict().items()): h.update(k.encode()); h.update(v.detach().cpu().float().numpy().tobytes())
     return h.hexdigest()[:16]
 
 # %% ../nbs/07_distill.ipynb
 class DirLock:
     "An exclusive lock file in a directory, holding the owner's pid; stale locks of dead processes are taken over."
-    def __init__(self, d): self.path = Path(d)/'.mgd3.lock'
+    def __init__(self, d): self.path = Path(d)/'.mgd3.lock'; self.made = []
     def __enter__(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
+        d = self.path.parent; self.made = []  # the folders this process creates, innermost first
+        while not d.exists(): self.made.append(d); d = d.parent
+        for _ in range(3):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f".mgd3.lock.{os.getpid()}")
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-                os.write(fd, f"{os.getpid()} {socket.gethostname()}".encode()); os.close(fd); return self
+                # write the owner first, then link it into place: the lock never exists without its owner's pid
+                tmp.write_text(f"{os.getpid()} {socket.gethostname()}"); os.link(tmp, self.path); return self
+            except FileNotFoundError: continue  # a failing writer removed the new directory meanwhile
             except FileExistsError:
-                pid, host = (self.path.read_text().split() + ['', ''])[:2]
+                try: pid, host = (self.path.read_text().split() + ['', ''])[:2]
+                except FileNotFoundError: continue  # released meanwhile
                 if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)): self.path.unlink(missing_ok=True); continue
+                if not pid.isdigit() and time.time() - self.path.stat().st_mtime > 30: self.path.unlink(missing_ok=True); continue  # garbled, old
                 raise MGD3Error(f"another mgd3 process (pid {pid} on {host}) is writing {self.path.parent}; wait for it, "
                                 f"or delete {self.path} if it is gone") from None
+            finally: tmp.unlink(missing_ok=True)
         raise MGD3Error(f"cannot take the lock {self.path}")
     def __exit__(self, *a): self.path.unlink(missing_ok=True)
 
@@ -118,8 +210,37 @@ def _alive(pid:int)->bool:
     except PermissionError: return True
 
 # %% ../nbs/07_distill.ipynb
-def _settings(cfg:DistillConfig, data:ImageSet, model_hash:str|None)->dict:
-    return {'config': asdict(cfg), 'data_fingerprint': data.fingerprint(), 'model_hash': model_hash}
+def _settings(cfg:DistillConfig, data, model_hash:str|None, batch_size:int)->dict:
+    # the batch size fixes which classes are sampled together, hence the exact float rounding: part of the settings
+    return {'config': asdict(cfg), 'batch_size': batch_size, 'data_fingerprint': data.fingerprint(), 'model_hash': model_hash}
+
+_RUN_FILE = re.compile(r'\d{3,}\.png|\.\d{3,}\.png\.tmp\d+')   # images of a run, temporary files of a killed writer
+
+def _run_dirs(out:Path, classes)->list:
+    "The class folders named in a manifest that are plain sub-folders of `out` (never a path elsewhere)."
+    dirs = []
+    for c in classes:
+        d = c.get('dir') if isinstance(c, dict) else None
+        if isinstance(d, str) and d == safe_name(d) and (out/d).is_dir() and not (out/d).is_symlink(): dirs.append(out/d)
+    return dirs
+
+def _clean_tmp(out:Path, dirs):
+    "Remove temporary files left by a killed writer (we hold the lock: nobody else writes)."
+    for d in [out, *dirs]:
+        if not d.is_dir() or d.is_symlink(): continue
+        for p in d.iterdir():
+            if p.is_file() and re.fullmatch(r'\.(manifest\.json|\d{3,}\.png)\.tmp\d+', p.name): p.unlink()
+
+def _remove_run(out:Path, old:dict):
+    "Delete the files of the run in `out` (rule 4); anything else stays."
+    dirs = _run_dirs(out, old['classes'])
+    for d in dirs:
+        for p in d.iterdir():
+            if p.is_file() and _RUN_FILE.fullmatch(p.name): p.unlink()
+        try: d.rmdir()
+        except OSError: pass  # it holds other files: keep them
+    _clean_tmp(out, [])
+    (out/'manifest.json').unlink()
 
 def prepare_out(out:Path, settings:dict, resume:bool, overwrite:bool)->dict:
     "Check `out` against the run to be made; returns the manifest to continue (empty for a fresh run)."
@@ -128,10 +249,10 @@ def prepare_out(out:Path, settings:dict, resume:bool, overwrite:bool)->dict:
     if not mpath.exists():
         raise MGD3Error(f"{out} is not empty and holds no mgd3 manifest; choose an empty or new --out")
     try: old = json.loads(mpath.read_text())
-    except ValueError: raise MGD3Error(f"{mpath} is unreadable; remove {out} or choose another --out") from None
-    if overwrite:
-        for c in old.get('classes', []): shutil.rmtree(out/c['dir'], ignore_errors=True)
-        mpath.unlink(); return {}
+    except (ValueError, OSError): old = None
+    if not isinstance(old, dict) or not isinstance(old.get('classes'), list):
+        raise MGD3Error(f"{mpath} is not a readable mgd3 manifest; remove it or choose another --out")
+    if overwrite: _remove_run(out, old); return {}
     if not resume:
         raise MGD3Error(f"{out} already holds a distilled set; pass --resume to finish it or --overwrite to replace it")
     if old.get('settings') != settings:
@@ -141,103 +262,246 @@ def prepare_out(out:Path, settings:dict, resume:bool, overwrite:bool)->dict:
     return old
 
 # %% ../nbs/07_distill.ipynb
-def _real_indices(cfg, data, space, dev, progress, timings):
-    "Dataset indices of the real images chosen by `random` / `kmeans_real`, per class."
-    if cfg.method == 'random':
-        out = {}
-        for c in range(data.num_classes):
-            idx = data.indices(c)
-            if len(idx) < cfg.ipc: raise MGD3Error(f"class {data.classes[c]!r} has only {len(idx)} images, fewer than --ipc {cfg.ipc}")
-            out[c] = idx[torch.randperm(len(idx), generator=torch.Generator().manual_seed(item_seed(cfg.seed, c)))[:cfg.ipc]].tolist()
-        return out, None
-    t0 = time.time()
-    z = data.images() if isinstance(space, IdentitySpace) else encode_dataset(data, space, device=dev, progress=progress)
-    modes = find_modes(z, data.y, data.num_classes, cfg.ipc, 'closest', cfg.seed, data.fingerprint(), space.key)
-    timings['modes_s'] = round(time.time() - t0, 3)
-    return modes.indices, modes
+def _class_rows(data, c:int)->torch.Tensor:
+    "Dataset indices of the images of class c (`FolderClasses`: a contiguous block, in folder order)."
+    if isinstance(data, ImageSet): return data.indices(c)
+    start = sum(data.counts()[:c]); return torch.arange(start, start + data.counts()[c])
+
+def _class_x(data, c:int, rows=None)->torch.Tensor:
+    "uint8 images of class c: all, or the class-local `rows`."
+    if isinstance(data, ImageSet):
+        idx = data.indices(c); return data.x[idx if rows is None else idx[torch.as_tensor(rows, dtype=torch.long)]]
+    return data.class_images(c, rows)
+
+def class_latents(data:ImageSet|FolderClasses, c:int, # the class
+                  space, # `IdentitySpace` or `VAESpace`
+                  device=None, cache_dir=None, # safetensors cache of each class's latents (None: no cache)
+                  batch_size:int=64, progress:bool=False)->torch.Tensor:
+    "Latents of the images of class c (float32, CPU), in the class's image order; cached per class if `cache_dir` is given."
+    if isinstance(space, IdentitySpace): return to_float(_class_x(data, c))
+    name = f"{data.name}-{class_dirs(data)[c]}"
+    if isinstance(data, ImageSet): return encode_dataset(data.subset(data.indices(c), name), space, batch_size, device, cache_dir, progress=progress)
+    class _Key:  # what `latents_cache_path` needs: a name and a fingerprint (of the file list: no image is read on a cache hit)
+        def fingerprint(self): return data.class_key(c)
+    key = _Key(); key.name = name
+    path = latents_cache_path(cache_dir, key, space) if cache_dir is not None else None
+    if path is not None and path.exists():
+        try:
+            z = load_file(path)['latents']
+            if len(z) == data.counts()[c]: return z
+        except Exception: pass  # unreadable: encode again
+    x = data.class_images(c)
+    z = encode_dataset(ImageSet(x, torch.full((len(x),), c), data.classes, name), space, batch_size, device, None, progress=progress)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True); tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        save_file({'latents': z.contiguous()}, tmp, metadata={'dataset': name, 'space': space.key}); tmp.replace(path)
+    return z
+
+def class_modes(z:torch.Tensor, # the latents of one class (n × latent shape)
+                c:int, # its class label (seeds the `random` choice)
+                ipc:int, method:str='kmeans', seed:int=0)->tuple:
+    "(modes, class-local rows of the chosen real latents or None) for one class: what `find_modes` gives for class c on the whole dataset."
+    if method == 'random':   # find_modes draws the rows with a generator seeded by (seed, class label)
+        r = torch.randperm(len(z), generator=torch.Generator().manual_seed(item_seed(seed, c)))[:ipc]
+        return z[r].float().contiguous(), r.tolist()
+    m = find_modes(z, torch.zeros(len(z), dtype=torch.long), 1, ipc, method, seed)
+    return m.modes[0], m.indices[0]
+
+def class_chunks(num_classes:int, per:int)->list:
+    "Consecutive classes in groups of `per`: the units of work (a function of the class list only)."
+    return [list(range(i, min(i + per, num_classes))) for i in range(0, num_classes, per)]
+
+def _mode_hash(M:torch.Tensor, c:int)->str:
+    return modes_hash(Modes({c: M}, {c: None}, '', len(M), 0, tuple(M.shape[1:])))
+
+def _combined_hash(hashes:list)->str:
+    return hashlib.sha256('|'.join(hashes).encode()).hexdigest()[:16]
+
+# %% ../nbs/07_distill.ipynb
+class Procs:
+    "This process's place in a run: rank r of n processes, with a barrier and a broadcast from rank 0 (accelerate)."
+    def __init__(self, rank:int=0, world:int=1, state=None): self.rank, self.world, self.state = rank, world, state
+    @classmethod
+    def detect(cls, device=None)->Procs:
+        "One process, unless launched by `accelerate launch` / `torchrun` (WORLD_SIZE > 1): then accelerate's `PartialState`."
+        if int(os.environ.get('WORLD_SIZE', '1')) <= 1: return cls()
+        from accelerate import PartialState
+        cpu = (device is not None and torch.device(device).type == 'cpu') or not torch.cuda.is_available()
+        st = PartialState(cpu=cpu, timeout=timedelta(hours=12))   # processes wait for each other's encoding and sampling
+        return cls(st.process_index, st.num_processes, st)
+    @property
+    def device(self): return None if self.state is None else self.state.device
+    def barrier(self):
+        if self.state is not None: self.state.wait_for_everyone()
+    def share(self, obj=None):
+        "Process 0's `obj`, on every process."
+        if self.state is None or self.world == 1: return obj
+        from accelerate.utils import broadcast_object_list
+        return broadcast_object_list([obj], from_process=0)[0]
+    def mine(self, j:int)->bool: return j % self.world == self.rank
+
+PARTS = '.mgd3-parts'
+
+def _merge_parts(out:Path, man:dict)->bool:
+    "Fold the classes and timings other processes recorded in OUT/.mgd3-parts into `man`; True if there were any."
+    d = out/PARTS
+    if not d.is_dir(): return False
+    for f in sorted(d.glob('rank*.json')):
+        try: part = json.loads(f.read_text())
+        except (OSError, ValueError): continue   # a part being written when its process died: its classes are redone
+        for c, e in part.get('classes', {}).items(): man['classes'][int(c)].update(e)
+        for k, v in part.get('timings', {}).items(): man['timings'][k] = round(man['timings'].get(k, 0) + v, 3)
+    shutil.rmtree(d, ignore_errors=True)
+    return True
+
+# %% ../nbs/07_distill.ipynb
+def _cache(cache_dir, space):
+    if cache_dir == 'auto': return user_cache_dir()/'latents' if isinstance(space, VAESpace) else None
+    return None if cache_dir in (None, '', 'none') else Path(cache_dir)
 
 def distill(cfg:DistillConfig, out, resume:bool=False, overwrite:bool=False, device=None,
-            batch_size:int=256, progress:bool=True, data:ImageSet|None=None)->dict:
+            batch_size:int=256, progress:bool=True, data:ImageSet|FolderClasses|None=None,
+            cache_dir='auto', # latents cache: 'auto' = mgd3's user cache for VAE latents (none for pixels), a directory, or None
+            procs:Procs|None=None # default: detected (one process, or the processes of `accelerate launch`)
+           )->dict:
     "Make the distilled set described by `cfg` in `out`; returns the manifest."
-    cfg.check(); out = Path(out); t_start = time.time(); dev = get_device(device)
+    cfg.check(); out = Path(out); t_start = time.time()
+    procs = procs or Procs.detect(device)
+    dev = procs.device if procs.world > 1 and (device is None or torch.device(device).type == procs.device.type) else get_device(device)
+    if out.exists() and not out.is_dir(): raise MGD3Error(f"--out {out} is a file, not a directory; choose another --out")
     data = data if data is not None else load_data(cfg)
     generative = cfg.method in ('mgd3', 'dit')
-    pipe = load_pipeline(cfg.model, dev) if generative or cfg.method == 'kmeans_real' and cfg.model else None
-    space = IdentitySpace() if pipe is None or pipe.vae is None else VAESpace(pipe.vae)
+    pipe = load_pipeline(cfg.model, dev, cfg.vae, cfg.dtype) if generative or cfg.method == 'kmeans_real' and cfg.model else None
+    space = IdentitySpace() if pipe is None or pipe.vae is None else VAESpace(pipe.vae, name=f"vae{weights_hash(pipe, 'vae')[:10]}")
     labels = model_labels(data, pipe) if generative else list(range(data.num_classes))
     small = min(data.counts())
     if cfg.method != 'dit' and small < cfg.ipc:
         c = data.counts().index(small)
         raise MGD3Error(f"class {data.classes[c]!r} has only {small} images, fewer than --ipc {cfg.ipc}; lower --ipc")
-    settings = _settings(cfg, data, weights_hash(pipe) if pipe is not None else None)
-    created = not out.exists()
-    try: return _distill(cfg, out, resume, overwrite, dev, batch_size, progress, data, pipe, space, labels, settings, t_start)
-    except BaseException:
-        # a run that fails or is stopped before finishing any class leaves no trace in a directory it created
-        m = out/'manifest.json'
-        if created and out.exists() and (not m.exists() or not any(c['done'] for c in json.loads(m.read_text())['classes'])):
-            shutil.rmtree(out, ignore_errors=True)
-        raise
+    dirs = class_dirs(data)
+    if len(set(dirs)) != len(dirs):
+        a, b = next((a, b) for i, a in enumerate(data.classes) for b in data.classes[i+1:] if safe_name(a) == safe_name(b))
+        raise MGD3Error(f"classes {a!r} and {b!r} both map to the folder name {safe_name(a)!r}; rename one of them")
+    if generative:
+        want, have = tuple(space.latent_shape(data.shape)), tuple(pipe.latent_shape)
+        if want != have:
+            what = 'images' if isinstance(space, IdentitySpace) else 'latents'
+            raise MGD3Error(f"the model generates {'x'.join(map(str, have))} {what} but the data's {what} are {'x'.join(map(str, want))} "
+                            f"(channels x height x width); use a model trained on such images, or --size")
+    settings = None   # only process 0 checks and writes the manifest (hashing DiT-XL/2's weights takes seconds)
+    if procs.rank == 0:
+        settings = _settings(cfg, data, weights_hash(pipe) if pipe is not None else None, batch_size)
+        if pipe is not None and pipe.vae is not None: settings['vae_hash'] = weights_hash(pipe, 'vae')
+    run = lambda: _distill(cfg, out, resume, overwrite, dev, batch_size, progress, data, pipe, space, labels, dirs, settings, t_start,
+                           _cache(cache_dir, space), procs)
+    if procs.rank != 0: return run()     # process 0 holds the lock and owns the manifest
+    lock = DirLock(out)
+    try:
+        try: lock.__enter__()
+        except MGD3Error as e: procs.share({'error': str(e)}); raise
+        try:
+            fresh = not any(p for p in out.iterdir() if p.name != lock.path.name)
+            try: return run()
+            except BaseException:
+                # a run that fails or is stopped before finishing any class leaves no trace in a new or empty directory
+                if fresh and not _any_done(out):
+                    for p in out.iterdir():
+                        if p != lock.path: shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+                raise
+        finally: lock.__exit__(None, None, None)
+    finally:
+        for d in lock.made:  # folders this process created: removed if the run left them empty
+            try: d.rmdir()
+            except OSError: break
 
-def _distill(cfg, out, resume, overwrite, dev, batch_size, progress, data, pipe, space, labels, settings, t_start):
-    generative = cfg.method in ('mgd3', 'dit')
-    with DirLock(out):
-        man = prepare_out(out, settings, resume, overwrite)
-        dirs = [safe_name(c) for c in data.classes]
-        if len(set(dirs)) != len(dirs): raise MGD3Error("two class names map to the same folder name after sanitising; rename the class folders")
-        man = man or {'mgd3_version': env_info()['mgd3'], 'settings': settings, 'env': env_info(),
-                      'classes': [{'name': n, 'label': c, 'model_label': labels[c], 'dir': dirs[c], 'files': [], 'done': False}
-                                  for c, n in enumerate(data.classes)],
-                      'timings': {}, 'status': 'running'}
-        todo = [c for c, e in enumerate(man['classes']) if not e['done']]
-        timings = man['timings']
-        def finish_class(c, images, t_class):
-            files = []
-            for k, img in enumerate(images):
-                f = f"{k:03d}.png"; save_png(img, out/dirs[c]/f); files.append(f)
-            man['classes'][c].update(files=files, done=True, seconds=round(t_class, 3))
+def _any_done(out:Path)->bool:
+    try: return any(c['done'] for c in json.loads((out/'manifest.json').read_text())['classes']) or any((out/PARTS).glob('rank*.json'))
+    except (OSError, ValueError, KeyError, TypeError): return False
+
+def _start(cfg, out, resume, overwrite, data, labels, dirs, settings, procs)->dict:
+    "Process 0 prepares `out` and the manifest; every process gets that manifest (or process 0's error)."
+    if procs.rank == 0:
+        try:
+            man = prepare_out(out, settings, resume, overwrite)   # the caller holds the lock on `out`
+            _clean_tmp(out, [out/d for d in dirs])
+            if not man and (out/PARTS).exists(): shutil.rmtree(out/PARTS)
+            man = man or {'mgd3_version': env_info()['mgd3'], 'settings': settings, 'env': env_info(),
+                          'classes': [{'name': n, 'label': c, 'model_label': labels[c], 'dir': dirs[c], 'files': [], 'done': False}
+                                      for c, n in enumerate(data.classes)],
+                          'timings': {}, 'status': 'running'}
+            _merge_parts(out, man)   # classes finished by the other processes of an interrupted multi-process run
             atomic_json(out/'manifest.json', man)
-        atomic_json(out/'manifest.json', man)
-        bar = tqdm(total=data.num_classes, initial=data.num_classes - len(todo), disable=not progress, desc=f"{cfg.method} classes")
-        if not generative:
-            chosen, modes = _real_indices(cfg, data, space, dev, progress, timings)
-            if modes is not None: man['modes_hash'] = modes_hash(modes)
-            man['indices'] = {data.classes[c]: chosen[c] for c in range(data.num_classes)}
-            for c in todo: finish_class(c, data.x[chosen[c]], 0.0); bar.update(1)
+        except MGD3Error as e: procs.share({'error': str(e)}); raise
+        procs.share({'manifest': man}); return man
+    got = procs.share(None)
+    if 'error' in got: raise MGD3Error(got['error'])
+    return got['manifest']
+
+def _distill(cfg, out, resume, overwrite, dev, batch_size, progress, data, pipe, space, labels, dirs, settings, t_start, cache, procs):
+    generative = cfg.method in ('mgd3', 'dit')
+    man = _start(cfg, out, resume, overwrite, data, labels, dirs, settings, procs)
+    timings = man['timings'] if procs.rank == 0 else {}
+    part = {'classes': {}, 'timings': timings}
+    def record(c, entry):
+        if procs.rank == 0: man['classes'][c].update(entry); atomic_json(out/'manifest.json', man)
+        else: part['classes'][str(c)] = entry; atomic_json(out/PARTS/f"rank{procs.rank}.json", part)
+    def finish_class(c, images, t_class, **extra):
+        files = []
+        for k, img in enumerate(images):
+            f = f"{k:03d}.png"; save_png(img, out/dirs[c]/f); files.append(f)
+        record(c, dict(files=files, done=True, seconds=round(t_class, 3), **extra))
+    def add(key, t0): timings[key] = round(timings.get(key, 0) + time.time() - t0, 3)
+    chunks = class_chunks(data.num_classes, max(1, batch_size // cfg.ipc) if generative else 1)
+    work = [ch for j, ch in enumerate(chunks) if procs.mine(j) and not all(man['classes'][c]['done'] for c in ch)]
+    bar = tqdm(total=sum(len(ch) for ch in work), disable=not progress or procs.rank != 0, desc=f"{cfg.method} classes")
+    for chunk in work:
+        modes = {}
+        if cfg.method in ('mgd3', 'kmeans_real'):
+            t0 = time.time()
+            for c in chunk:
+                z = class_latents(data, c, space, dev, cache, progress=False)
+                modes[c] = class_modes(z, c, cfg.ipc, cfg.modes if cfg.method == 'mgd3' else 'closest', cfg.seed)
+            add('modes_s', t0)
+        t0 = time.time()
+        if generative:
+            y = torch.tensor([labels[c] for c in chunk for _ in range(cfg.ipc)])
+            gens_keys = [(labels[c], k) for c in chunk for k in range(cfg.ipc)]
+            m = torch.cat([modes[c][0] for c in chunk]) if modes else None
+            imgs = pipe(y, modes=m, guidance_scale=cfg.guidance_scale, mode_guidance_scale=cfg.mode_guidance_scale if m is not None else 0.0,
+                        stop_t=cfg.stop_t, num_inference_steps=cfg.steps, generator=item_generators(cfg.seed, gens_keys),
+                        output_type='pt', sampler=cfg.sampler, progress=progress and procs.rank == 0).images
+            dt = (time.time() - t0) / len(chunk)
+            for j, c in enumerate(chunk):
+                extra = {'modes_hash': _mode_hash(modes[c][0], c)} if modes else {}
+                if not man['classes'][c]['done']: finish_class(c, imgs[j*cfg.ipc:(j+1)*cfg.ipc], dt, **extra)
+                bar.update(1)
+            add('sampling_s', t0)
         else:
-            modes = None
-            if cfg.method == 'mgd3' and todo:
-                t0 = time.time()
-                z = data.images() if isinstance(space, IdentitySpace) else encode_dataset(data, space, device=dev, progress=progress)
-                modes = find_modes(z, data.y, data.num_classes, cfg.ipc, cfg.modes, cfg.seed, data.fingerprint(), space.key)
-                timings['modes_s'] = round(time.time() - t0, 3); man['modes_hash'] = modes_hash(modes)
-            per = max(1, batch_size // cfg.ipc)
-            chunks = [list(range(i, min(i + per, data.num_classes))) for i in range(0, data.num_classes, per)]
-            for chunk in chunks:
-                if all(man['classes'][c]['done'] for c in chunk): continue
-                t0 = time.time()
-                y = torch.tensor([labels[c] for c in chunk for _ in range(cfg.ipc)])
-                gens_keys = [(labels[c], k) for c in chunk for k in range(cfg.ipc)]
-                m = torch.cat([modes[c] for c in chunk]) if modes is not None else None
-                imgs = pipe(y, modes=m, guidance_scale=cfg.guidance_scale, mode_guidance_scale=cfg.mode_guidance_scale if m is not None else 0.0,
-                            stop_t=cfg.stop_t, num_inference_steps=cfg.steps, generator=item_generators(cfg.seed, gens_keys),
-                            output_type='pt', sampler=cfg.sampler, progress=progress).images
-                dt = (time.time() - t0) / len(chunk)
-                for j, c in enumerate(chunk):
-                    if not man['classes'][c]['done']: finish_class(c, imgs[j*cfg.ipc:(j+1)*cfg.ipc], dt)
-                    bar.update(1)
-                timings['sampling_s'] = round(timings.get('sampling_s', 0) + time.time() - t0, 3)
-        bar.close()
+            for c in chunk:
+                if cfg.method == 'random':
+                    rows = torch.randperm(data.counts()[c], generator=torch.Generator().manual_seed(item_seed(cfg.seed, c)))[:cfg.ipc].tolist()
+                    extra = {}
+                else: rows, extra = modes[c][1], {'modes_hash': _mode_hash(modes[c][0], c)}
+                finish_class(c, _class_x(data, c, rows), time.time() - t0, indices=_class_rows(data, c)[rows].tolist(), **extra)
+                bar.update(1)
+    bar.close()
+    procs.barrier()                      # every process has written its classes
+    if procs.rank == 0:
+        _merge_parts(out, man)
+        hs = [e.get('modes_hash') for e in man['classes']]
+        if all(hs): man['modes_hash'] = _combined_hash(hs)
+        if not generative: man['indices'] = {e['name']: e['indices'] for e in man['classes'] if 'indices' in e}
         timings['total_s'] = round(timings.get('total_s', 0) + time.time() - t_start, 3)
+        if procs.world > 1: man['processes'] = procs.world
         man['status'] = 'complete'
         atomic_json(out/'manifest.json', man)
-    return man
+    procs.barrier()
+    return man if procs.rank == 0 else json.loads((out/'manifest.json').read_text())
 
 # %% ../nbs/07_distill.ipynb
 from fastcore.script import call_parse, Param, store_true
 
-@call_parse
-@cli
+@script
 def mgd3_distill(out:Param("output directory: OUT/<class>/<NNN>.png and OUT/manifest.json", str)=None,
                  method:Param("mgd3, dit (no mode guidance), random (real), kmeans_real (real closest to each centroid)", str)='mgd3',
                  ipc:Param("images per class", int)=10,
@@ -251,8 +515,11 @@ def mgd3_distill(out:Param("output directory: OUT/<class>/<NNN>.png and OUT/mani
                  data:Param("training ImageFolder (default: Fashion-MNIST)", str)=None,
                  subset:Param("ImageNet subset when --data is an ImageNet train folder: " + ", ".join(SUBSETS), str)=None,
                  size:Param("resize + centre-crop --data images to this size", int)=None,
-                 model:Param("diffusers model directory (default: the shipped Fashion-MNIST DiT)", str)=None,
+                 model:Param("model: an mgd3 model directory (default: the shipped Fashion-MNIST DiT), or DiT-XL/2: a DiTPipeline directory or hub id", str)=None,
+                 vae:Param("DiT-XL/2 models: another VAE, a directory or hub id (the paper: stabilityai/sd-vae-ft-mse); default: the model's own", str)=None,
+                 dtype:Param("transformer dtype while sampling: float32, bfloat16 or float16", str)='float32',
                  batch_size:Param("images per sampling batch", int)=256,
+                 cache_dir:Param("latents cache (default: ~/.cache/mgd3/latents for VAE latents, none for pixels); 'none' disables it", str)=None,
                  device:Param("cpu, cuda or mps (default: best available)", str)=None,
                  resume:Param("finish an interrupted run in --out (same settings)", store_true)=False,
                  overwrite:Param("replace the run in --out", store_true)=False,
@@ -262,7 +529,11 @@ def mgd3_distill(out:Param("output directory: OUT/<class>/<NNN>.png and OUT/mani
     if batch_size <= 0: raise MGD3Error(f"--batch_size must be positive, got {batch_size}")
     cfg = DistillConfig(method=method, ipc=ipc, seed=seed, modes=modes, mode_guidance_scale=mode_guidance_scale, stop_t=stop_t,
                         guidance_scale=guidance_scale, steps=steps, sampler=sampler, data=data, subset=subset, size=size,
-                        model=model).check()
-    man = distill(cfg, out, resume=resume, overwrite=overwrite, device=device, batch_size=batch_size, progress=not quiet)
+                        model=model, vae=vae, dtype=dtype).check()
+    procs = Procs.detect(device)
+    man = distill(cfg, out, resume=resume, overwrite=overwrite, device=device, batch_size=batch_size, progress=not quiet,
+                  cache_dir='auto' if cache_dir is None else cache_dir, procs=procs)
     n = sum(len(c['files']) for c in man['classes'])
-    print(f"{n} images in {len(man['classes'])} classes written to {out} ({man['timings'].get('total_s', 0):.1f} s)")
+    if procs.rank == 0:
+        each = f", {procs.world} processes" if procs.world > 1 else ''
+        print(f"{n} images in {len(man['classes'])} classes written to {out} ({man['timings'].get('total_s', 0):.1f} s{each})")

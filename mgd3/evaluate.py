@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from .core import MGD3Error, item_seed, get_device, atomic_json, atomic_write, cli, env_info
+from .core import MGD3Error, item_seed, get_device, atomic_json, atomic_write, cli, script, env_info
 from .data import ImageSet, FMNIST_CLASSES, load_fashion_mnist, load_image_folder, safe_name
 
 # %% auto 0
@@ -596,8 +596,7 @@ def _load_distilled(dirs:list, size:int|None)->list:
         if s.shape != sets[0].shape: raise MGD3Error(f"images in {d} are {s.shape} but in {dirs[0]} {sets[0].shape}; pass --size")
     return sets
 
-@call_parse
-@cli
+@script
 def mgd3_eval(dirs:Param("distilled ImageFolder(s), DIR/<class>/<NNN>.png; run i trains on DIR i mod n", str, nargs='+'),
               protocol:Param("evaluation protocol: dc, idc or soft", str)='dc',
               net:Param("network: " + ", ".join(NETWORKS) + " (default: convnet3 for dc, resnetap10 for idc, resnet18 for soft)", str)=None,

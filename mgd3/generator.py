@@ -13,16 +13,16 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from safetensors.torch import save_file, load_file
 from diffusers import DiTTransformer2DModel, DDPMScheduler
-from .core import MGD3Error, seed_everything, item_seed, item_generators, get_device, atomic_json, cli, env_info
+from .core import MGD3Error, seed_everything, item_seed, item_generators, get_device, atomic_json, cli, script, env_info
 from .data import ImageSet, load_fashion_mnist, load_image_folder, to_float, to_uint8
 from .latents import LatentSpace, IdentitySpace, VAESpace
 
 # %% auto 0
 __all__ = ['DIT_PRESETS', 'dit_scheduler', 'make_dit', 'n_params', 'drop_labels', 'normal_kl', 'discretized_gaussian_loglik',
-           'Diffusion', 'hybrid_loss', 'cfg_output', 'sample_dit', 'EMA', 'save_checkpoint', 'load_checkpoint',
-           'TrainConfig', 'train_dit', 'save_generator', 'load_generator', 'RefClassifier', 'train_classifier',
-           'classify', 'frechet_distance', 'sample_quality', 'save_classifier', 'load_ref_classifier',
-           'export_checkpoint', 'shipped_model_dir', 'mgd3_pretrain']
+           'Diffusion', 'hybrid_loss', 'cfg_output', 'sample_dit', 'EMA', 'save_checkpoint', 'checkpoint_record',
+           'load_checkpoint', 'TrainConfig', 'train_dit', 'save_generator', 'load_generator', 'RefClassifier',
+           'train_classifier', 'classify', 'frechet_distance', 'sample_quality', 'save_classifier',
+           'load_ref_classifier', 'export_checkpoint', 'shipped_model_dir', 'mgd3_pretrain']
 
 # %% ../nbs/03_generator.ipynb
 def dit_scheduler(num_train_timesteps:int=1000)->DDPMScheduler:
@@ -171,15 +171,25 @@ def save_checkpoint(path, model, ema:EMA, opt, step:int, meta:dict)->Path:
     t = {f"model.{k}": v.contiguous() for k, v in model.state_dict().items()}
     t |= {f"ema.{k}": v.contiguous() for k, v in ema.model.state_dict().items()}
     t |= _opt_tensors(opt)
-    tmp = path.with_name(path.name + '.safetensors.tmp'); save_file(t, tmp); tmp.replace(path.with_suffix('.safetensors'))
-    atomic_json(path.with_suffix('.json'), {**meta, 'step': step, 'ema_updates': ema.updates,
-                                            'param_groups': opt.state_dict()['param_groups']})
+    rec = {**meta, 'step': step, 'ema_updates': ema.updates, 'param_groups': opt.state_dict()['param_groups']}
+    tmp = path.with_name(path.name + '.safetensors.tmp'); save_file(t, tmp, metadata={'mgd3': json.dumps(rec)})
+    tmp.replace(path.with_suffix('.safetensors'))
+    atomic_json(path.with_suffix('.json'), rec)
     return path
+
+def checkpoint_record(path)->dict:
+    "The record of the checkpoint `path` (the copy inside the safetensors file; the JSON file for older checkpoints)."
+    from safetensors import safe_open
+    path = Path(path)
+    try:
+        with safe_open(path.with_suffix('.safetensors'), 'pt') as f: md = f.metadata() or {}
+        return json.loads(md['mgd3']) if 'mgd3' in md else json.loads(path.with_suffix('.json').read_text())
+    except Exception as e: raise MGD3Error(f"cannot read checkpoint {path}: {e.__class__.__name__}; delete it or choose another --out") from None
 
 def load_checkpoint(path, model, ema:EMA, opt)->dict:
     "Restore model, EMA and optimizer from `save_checkpoint` files; returns the JSON record."
-    path = Path(path)
-    try: t, meta = load_file(path.with_suffix('.safetensors')), json.loads(path.with_suffix('.json').read_text())
+    path = Path(path); meta = checkpoint_record(path)
+    try: t = load_file(path.with_suffix('.safetensors'))
     except Exception as e: raise MGD3Error(f"cannot read checkpoint {path}: {e.__class__.__name__}") from None
     model.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith('model.')})
     ema.model.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('ema.')}); ema.updates = meta['ema_updates']
@@ -224,9 +234,13 @@ def train_dit(data:ImageSet, # training images with labels
               resume:bool=False, device=None, progress:bool=True, model=None)->tuple:
     "Train a class-conditional DiT with learned sigma on `data`; returns (EMA model, training record)."
     out = Path(out); space = space or IdentitySpace(); dev = get_device(device)
+    if out.exists() and not out.is_dir(): raise MGD3Error(f"--out {out} is a file, not a directory; choose another --out")
     ck = out/'checkpoint'
-    if ck.with_suffix('.json').exists() and not resume:
+    has_ck = ck.with_suffix('.json').exists() or ck.with_suffix('.safetensors').exists()
+    if has_ck and not resume:
         raise MGD3Error(f"{out} already holds a training run; pass --resume to continue it or choose another --out")
+    if not has_ck and out.is_dir() and any(out.iterdir()):
+        raise MGD3Error(f"{out} is not empty and holds no training run; choose an empty or new --out")
     z = (data.images() if isinstance(space, IdentitySpace) else None)
     if z is None:
         from mgd3.latents import encode_dataset
@@ -239,11 +253,13 @@ def train_dit(data:ImageSet, # training images with labels
     record = {'config': asdict(cfg), 'data': data.name, 'data_fingerprint': data.fingerprint(), 'classes': data.classes,
               'space': space.key, 'latent_shape': list(shape), 'params': n_params(model), 'wall_time_s': 0.0, 'log': []}
     step = 0
-    if resume and ck.with_suffix('.json').exists():
+    if resume and has_ck:
+        meta = checkpoint_record(ck)  # compare the settings before loading weights of another shape
+        changed = [k for k in record['config'] if k not in ('steps', 'ckpt_minutes') and meta['config'].get(k) != record['config'][k]]
+        if changed or meta['data_fingerprint'] != record['data_fingerprint']:
+            what = f"options {', '.join('--' + k if k in ('preset', 'batch_size', 'lr', 'seed') else k for k in changed)}" if changed else 'data'
+            raise MGD3Error(f"the checkpoint in {out} was made with other settings ({what} differ); use the same settings or another --out")
         meta = load_checkpoint(ck, model, ema, opt)
-        same = lambda c: {k: v for k, v in c.items() if k not in ('steps', 'ckpt_minutes')}
-        if same(meta['config']) != same(record['config']) or meta['data_fingerprint'] != record['data_fingerprint']:
-            raise MGD3Error(f"the checkpoint in {out} was made with other settings or data; use another --out")
         step, record = meta['step'], {**{k: meta[k] for k in record}, 'config': record['config']}
     t_start, t_ck, wall0 = time.time(), time.time(), record['wall_time_s']
     bar = tqdm(total=cfg.steps, initial=step, disable=not progress, desc='training', dynamic_ncols=True)
@@ -397,7 +413,7 @@ def export_checkpoint(run_dir, out, data:ImageSet|None=None)->Path:
     "Save the EMA model of the checkpoint in `run_dir` as a generator directory `out`."
     run_dir = Path(run_dir); meta_p = run_dir/'checkpoint.json'
     if not meta_p.exists(): raise MGD3Error(f"no checkpoint in {run_dir}")
-    meta = json.loads(meta_p.read_text()); cfg = TrainConfig(**meta['config'])
+    meta = checkpoint_record(run_dir/'checkpoint'); cfg = TrainConfig(**meta['config'])
     c, h, w = meta['latent_shape']
     model = make_dit(cfg.preset, c, h, len(meta['classes']), cfg.seed)
     ema = EMA(model); opt = torch.optim.AdamW(model.parameters())
@@ -418,8 +434,7 @@ def shipped_model_dir()->Path:
 # %% ../nbs/03_generator.ipynb
 from fastcore.script import call_parse, Param, store_true
 
-@call_parse
-@cli
+@script
 def mgd3_pretrain(out:Param("run directory: checkpoints, and the trained model in OUT/model", str)=None,
                   data:Param("ImageFolder to train on (default: Fashion-MNIST)", str)=None,
                   size:Param("resize + centre-crop ImageFolder images to this size", int)=None,

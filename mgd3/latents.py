@@ -45,7 +45,7 @@ class VAESpace(LatentSpace):
         try: vae = AutoencoderKL.from_pretrained(path_or_id, **kwargs)
         except (OSError, ValueError) as e:
             raise MGD3Error(f"cannot load the VAE {path_or_id!r} ({e.__class__.__name__}); download it once with "
-                            f"`huggingface-cli download {path_or_id} --local-dir DIR` and pass DIR") from None
+                            f"`hf download {path_or_id} --local-dir DIR` and pass DIR") from None
         return cls(vae, name=Path(path_or_id).name)
     def to(self, device): self.vae.to(device); return self
     @property

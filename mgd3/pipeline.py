@@ -4,20 +4,23 @@
 
 # %% ../nbs/06_pipeline.ipynb 2
 from __future__ import annotations
-import math, time
+import math, time, re, json
+from pathlib import Path
 from dataclasses import dataclass
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 from fastcore.basics import patch
-from diffusers import DiffusionPipeline, ImagePipelineOutput, DDPMScheduler
+from diffusers import DiffusionPipeline, ImagePipelineOutput, DDPMScheduler, AutoencoderKL, DiTTransformer2DModel
 from diffusers.utils.torch_utils import randn_tensor
+from diffusers.models.modeling_outputs import Transformer2DModelOutput
 from .core import MGD3Error, item_generators, get_device
 from .generator import cfg_output, dit_scheduler
 from .guidance import mode_guided_step, ddim_mode_guided_step, guide_at
 
 # %% auto 0
-__all__ = ['ModeGuidedPipelineOutput', 'ModeGuidedDiTPipeline', 'image_keys', 'benchmark_sampler']
+__all__ = ['DIT_XL_ID', 'DTYPES', 'ModeGuidedPipelineOutput', 'ModeGuidedDiTPipeline', 'image_keys', 'benchmark_sampler',
+           'parse_dtype', 'is_dit_pipeline', 'save_dit_pipeline', 'load_dit_pipeline']
 
 # %% ../nbs/06_pipeline.ipynb
 @dataclass
@@ -103,6 +106,14 @@ def decode_latents(self:ModeGuidedDiTPipeline, latents:torch.Tensor, batch_size:
                       for i in range(0, len(latents), batch_size)]).clamp(-1, 1)
 
 # %% ../nbs/06_pipeline.ipynb
+class _Float32Output:
+    "Call a transformer in its own dtype and return its output in float32 (the sampler's arithmetic stays in float32)."
+    def __init__(self, model): self.model, self.config = model, model.config
+    def __call__(self, x, t, class_labels=None):
+        out = self.model(x.to(self.model.dtype), t, class_labels=class_labels).sample
+        return Transformer2DModelOutput(sample=out.float())
+
+# %% ../nbs/06_pipeline.ipynb
 @patch
 @torch.no_grad()
 def __call__(self:ModeGuidedDiTPipeline, class_labels, # one class label per image (list, tensor or int)
@@ -124,8 +135,8 @@ def __call__(self:ModeGuidedDiTPipeline, class_labels, # one class label per ima
                                    num_inference_steps, generator, output_type, batch_size, sampler)
     n, steps, shape = len(y), int(num_inference_steps), self.latent_shape
     bs = int(batch_size or n)
-    dev, dtype = self._execution_device, self.transformer.dtype
-    C = shape[0]
+    dev, C = self._execution_device, shape[0]
+    model = _Float32Output(self.transformer)   # the transformer runs in its own dtype; x_t, CFG and the step stay in float32
     sch = self.scheduler; sch.set_timesteps(steps)
     full_out = self.learned_sigma and getattr(sch.config, 'variance_type', None) in ('learned', 'learned_range')
     if sampler == 'ddpm' and sch.config.variance_type in ('learned', 'learned_range') and not self.learned_sigma:
@@ -134,10 +145,10 @@ def __call__(self:ModeGuidedDiTPipeline, class_labels, # one class label per ima
     bar = tqdm(total=math.ceil(n / bs) * steps, disable=not progress, desc='sampling', leave=False)
     for s in range(0, n, bs):
         g, yb = gens[s:s+bs], y[s:s+bs].to(dev)
-        mb = modes[s:s+bs].to(dev, dtype) if modes is not None and mode_guidance_scale > 0 else None
-        x = randn_tensor((len(g), *shape), generator=g, device=dev, dtype=torch.float32).to(dtype)   # x_T, one generator per image
+        mb = modes[s:s+bs].to(dev, torch.float32) if modes is not None and mode_guidance_scale > 0 else None
+        x = randn_tensor((len(g), *shape), generator=g, device=dev, dtype=torch.float32)   # x_T, one generator per image
         for i, t in enumerate(sch.timesteps):
-            out = cfg_output(self.transformer, x, t, yb, guidance_scale)       # ε̃ (CFG) and the conditional variance half
+            out = cfg_output(model, x, t, yb, guidance_scale)       # ε̃ (CFG) and the conditional variance half
             if not full_out: out = out[:, :C]
             guide = mb is not None and guide_at(i, steps, stop_t)
             if sampler == 'ddpm': x, x0 = mode_guided_step(sch, out, t, x, mb, mode_guidance_scale, guide, g)
@@ -149,7 +160,7 @@ def __call__(self:ModeGuidedDiTPipeline, class_labels, # one class label per ima
     latents = torch.cat(out_lat)
     if output_type == 'latent': images = latents
     else:
-        images = self.decode_latents(latents, bs)
+        images = self.decode_latents(latents, min(bs, 32))   # bounded batches: the VAE decoder's activations at 256×256 are large
         if output_type in ('np', 'pil'):
             images = ((images + 1) / 2).clamp(0, 1).permute(0, 2, 3, 1).numpy()
             if output_type == 'pil': images = self.numpy_to_pil(images)
@@ -201,3 +212,99 @@ def benchmark_sampler(pipe:ModeGuidedDiTPipeline|None=None, # default: a random 
         for r in rows: print(f"{r['what']:52s} {r['seconds']:9.2f} {r['images_per_s']:10.2f}")
         for kk, v in summary.items(): print(f"{kk:52s} {v:9.1f}")
     return rows + [summary]
+
+# %% ../nbs/06_pipeline.ipynb
+DIT_XL_ID = 'facebook/DiT-XL-2-256'
+DTYPES = {'float32': torch.float32, 'fp32': torch.float32, 'bfloat16': torch.bfloat16, 'bf16': torch.bfloat16,
+          'float16': torch.float16, 'fp16': torch.float16}
+
+def parse_dtype(dtype)->torch.dtype|None:
+    "A torch dtype from a dtype or a name ('float32', 'bf16', 'fp16', ...); None stays None."
+    if dtype is None or isinstance(dtype, torch.dtype): return dtype
+    if str(dtype) not in DTYPES: raise MGD3Error(f"unknown dtype {dtype!r}: use float32, bfloat16 or float16")
+    return DTYPES[str(dtype)]
+
+def _hub_id(s:str)->bool:
+    "Does `s` look like a hub repository id (owner/name) rather than a local path?"
+    return bool(re.fullmatch(r'[A-Za-z0-9][\w.\-]*/[\w.\-]+', s)) and not s.startswith(('.', '/', '~')) and not Path(s).exists()
+
+def is_dit_pipeline(path_or_id)->bool:
+    "True for a diffusers `DiTPipeline` directory (like facebook/DiT-XL-2-256) or a hub id; False for mgd3's own model directories."
+    p = Path(str(path_or_id)).expanduser()
+    if p.is_dir():
+        try: return json.loads((p/'model_index.json').read_text()).get('_class_name') == 'DiTPipeline'
+        except (OSError, ValueError): return False
+    return _hub_id(str(path_or_id))
+
+def save_dit_pipeline(out, transformer, vae, scheduler=None,
+                      transformer_class:str='DiTTransformer2DModel', # 'Transformer2DModel' writes the legacy name, as the hub repository has
+                      id2label:dict|None=None)->Path:
+    "Write a diffusers `DiTPipeline` directory (the layout of facebook/DiT-XL-2-256), safetensors weights."
+    import diffusers
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    transformer.save_pretrained(out/'transformer', safe_serialization=True)
+    if transformer_class != 'DiTTransformer2DModel':
+        cp = out/'transformer'/'config.json'; cfg = json.loads(cp.read_text())
+        cfg.update(_class_name=transformer_class, norm_type='ada_norm_zero'); cp.write_text(json.dumps(cfg, indent=2))
+    vae.save_pretrained(out/'vae', safe_serialization=True)
+    scheduler = scheduler or dit_scheduler(); scheduler.save_pretrained(out/'scheduler')
+    index = {'_class_name': 'DiTPipeline', '_diffusers_version': diffusers.__version__,
+             'scheduler': ['diffusers', type(scheduler).__name__], 'transformer': ['diffusers', transformer_class],
+             'vae': ['diffusers', type(vae).__name__]}
+    if id2label: index['id2label'] = {str(k): v for k, v in id2label.items()}
+    (out/'model_index.json').write_text(json.dumps(index, indent=2))
+    return out
+
+# %% ../nbs/06_pipeline.ipynb
+def _how(repo:str)->str:
+    return f"download it once with `hf download {repo} --local-dir DIR` (older huggingface_hub: `huggingface-cli download`) and pass DIR"
+
+def _from_pretrained(cls, src:str, subfolder:str|None, what:str, hub:bool, **kw):
+    from diffusers.utils import logging as dlog
+    import warnings
+    level = dlog.get_verbosity(); dlog.set_verbosity_error()
+    try:
+        with warnings.catch_warnings():   # deprecation chatter of huggingface_hub would break the one-line errors of the CLI
+            warnings.simplefilter('ignore')
+            return cls.from_pretrained(src, subfolder=subfolder, use_safetensors=True, **kw)
+    except Exception as e:
+        if hub: raise MGD3Error(f"{what} directory {src} does not exist, and as a hub id {src} is not in the Hugging Face cache "
+                                f"(the hub is offline or unreachable); {_how(src)}") from None
+        msg = (str(e).strip().splitlines() or [''])[0][:200]
+        raise MGD3Error(f"cannot load the {what} in {Path(src)/(subfolder or '')}: {e.__class__.__name__}: {msg}") from None
+    finally: dlog.set_verbosity(level)
+
+def load_dit_pipeline(path_or_id:str=DIT_XL_ID, # a DiTPipeline directory or a hub id
+                      vae=None, # None: the repository's own VAE; or an AutoencoderKL, a directory (with or without vae/) or a hub id such as 'stabilityai/sd-vae-ft-mse'
+                      device=None, # default: the best available
+                      dtype=None, # the transformer's dtype (float32 if None); the VAE stays in float32
+                      **hub_kwargs # passed to from_pretrained: cache_dir, local_files_only, revision, token
+                     )->ModeGuidedDiTPipeline:
+    "DiT-XL/2 from a diffusers `DiTPipeline` directory or hub id, as a `ModeGuidedDiTPipeline` with DiT's own DDPM scheduler."
+    src = str(path_or_id); local = Path(src).expanduser()
+    hub = not local.exists() and _hub_id(src)
+    if not hub:
+        if not local.exists(): raise MGD3Error(f"model directory {local} does not exist; for DiT-XL/2, {_how(DIT_XL_ID)}")
+        if not (local/'transformer'/'config.json').exists(): raise MGD3Error(f"{local} is not a DiT pipeline directory (no transformer/config.json)")
+        if vae is None and not (local/'vae'/'config.json').exists():
+            raise MGD3Error(f"{local} has no vae/ folder; pass a VAE (e.g. a download of stabilityai/sd-vae-ft-mse)")
+        src = str(local)
+    dt = parse_dtype(dtype)
+    tr = _from_pretrained(DiTTransformer2DModel, src, 'transformer', 'model', hub, torch_dtype=dt, **hub_kwargs)
+    if isinstance(vae, AutoencoderKL): v = vae
+    elif vae is None: v = _from_pretrained(AutoencoderKL, src, 'vae', 'VAE', hub, **hub_kwargs)
+    else:
+        vp = Path(str(vae)).expanduser(); vhub = not vp.exists() and _hub_id(str(vae))
+        if not vhub and not vp.exists(): raise MGD3Error(f"VAE directory {vp} does not exist; for sd-vae-ft-mse, {_how('stabilityai/sd-vae-ft-mse')}")
+        sub = 'vae' if not vhub and (vp/'vae'/'config.json').exists() else None
+        v = _from_pretrained(AutoencoderKL, str(vae) if vhub else str(vp), sub, 'VAE', vhub, **hub_kwargs)
+    c = tr.config
+    if (c.out_channels or c.in_channels) != 2 * c.in_channels:
+        raise MGD3Error(f"the DiT in {src} has no learned variance ({c.out_channels} output channels for {c.in_channels} input channels); "
+                        f"MGD³ needs DiT's learned σ (out_channels = 2·in_channels)")
+    if v.config.latent_channels != c.in_channels:
+        raise MGD3Error(f"the VAE has {v.config.latent_channels} latent channels but the DiT expects {c.in_channels}")
+    pipe = ModeGuidedDiTPipeline(tr.eval(), dit_scheduler(), vae=v.float().eval())
+    pipe.mgd3_info = {'source': src, 'vae': 'own' if vae is None else str(vae) if not isinstance(vae, AutoencoderKL) else 'given'}
+    pipe.model_path = src
+    return pipe.to(get_device(device))

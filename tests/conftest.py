@@ -16,3 +16,11 @@ def assert_clean_error(r, *needles):
     assert len(lines) == 1, r.stderr
     assert 'Traceback' not in r.stderr
     for n in needles: assert n in lines[0], lines[0]
+
+@pytest.fixture(scope='session')
+def fork_cli(tmp_path_factory):
+    "A warm `ForkCLI` (see forkcli.py): run many tool invocations without paying the import each time."
+    from forkcli import ForkCLI
+    c = ForkCLI(tmp_path_factory.mktemp('forkcli'))
+    yield c
+    c.close()
