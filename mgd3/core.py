@@ -72,7 +72,8 @@ def script(func):
         p.error = _error
         kw = p.parse_args().__dict__; kw.pop('pdb', None); kw.pop('xtra', None)  # fastcore's extra options
         return f(**kw)
-    if sys._getframe(1).f_globals.get('__name__') == '__main__': sys.exit(_main())  # `python -m mgd3.<module>`
+    import inspect  # run at once under `python -m mgd3.<module>` (a notebook cell is no module: inspect finds none)
+    if getattr(inspect.getmodule(sys._getframe(1)), '__name__', '') == '__main__': sys.exit(_main())
     return _main
 
 # %% ../nbs/00_core.ipynb
