@@ -7,3 +7,14 @@ def test_import_without_nbdev():
             "print('ok')")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == 'ok', r.stderr
+
+def test_shipped_assets_load_offline():
+    "The shipped generator and reference classifier load from the installed package, with no network."
+    code = ("import os; os.environ['HF_HUB_OFFLINE'] = '1'\n"
+            "from mgd3.generator import shipped_model_dir, load_generator, load_ref_classifier\n"
+            "m, s, info = load_generator(shipped_model_dir()); clf, rec = load_ref_classifier()\n"
+            "assert m.config.out_channels == 2 * m.config.in_channels and len(info['classes']) == 10\n"
+            "assert rec['test_accuracy'] >= 0.9\n"
+            "print('ok')")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == 'ok', r.stderr
