@@ -46,8 +46,16 @@ def main():
     args = p.parse_args()
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
     train, test = load_fashion_mnist('train'), load_fashion_mnist('test')
+    from mgd3.distill import load_pipeline, weights_hash
+    current = weights_hash(load_pipeline(None))   # cells of generator methods made with other weights are stale
     for name, kw in cells(args):
-        if (out/f"{name}.json").exists(): continue
+        f = out/f"{name}.json"
+        if f.exists():
+            old = json.loads(f.read_text())
+            if old['distill'].get('model_hash') in (None, current): continue
+            print(f"{name}: made with other model weights, recomputing", flush=True)
+            import shutil; shutil.rmtree(ROOT/'results'/'sets'/name, ignore_errors=True)
+            (ROOT/'results'/'sets'/f"{name}.eval-state.json").unlink(missing_ok=True)
         t0 = time.time()
         cfg = DistillConfig(**kw)
         sdir = ROOT/'results'/'sets'/name
