@@ -3,12 +3,11 @@
 guidance, and overhead over the bare transformer forward passes. Random `make_dit('fmnist')` weights (speed does
 not depend on them). Example: OMP_NUM_THREADS=2 python scripts/bench_sampler.py --n_images 100 --steps 50"""
 import json
-from fastcore.script import call_parse, Param
-from mgd3.core import cli
+from fastcore.script import Param
+from mgd3.core import script
 from mgd3.pipeline import benchmark_sampler
 
-@call_parse
-@cli
+@script
 def main(n_images:Param("images to sample (classes x modes)", int)=100,
          steps:Param("sampling steps", int)=50,
          batch_size:Param("batch size of the batched runs (default: all images)", int)=None,
