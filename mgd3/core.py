@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 # %% auto 0
-__all__ = ['seed_everything', 'item_seed', 'item_generators', 'get_device', 'MGD3Error', 'cli', 'script', 'atomic_write',
-           'atomic_json', 'tiny_dit', 'tiny_vae', 'tiny_images', 'env_info', 'mgd3_info']
+__all__ = ['seed_everything', 'item_seed', 'item_generators', 'get_device', 'sync_device', 'MGD3Error', 'cli', 'script',
+           'atomic_write', 'atomic_json', 'tiny_dit', 'tiny_vae', 'tiny_images', 'env_info', 'mgd3_info']
 
 # %% ../nbs/00_core.ipynb
 def seed_everything(seed:int # the seed for Python, NumPy and torch (CPU and CUDA)
@@ -42,6 +42,11 @@ def get_device(device:str|torch.device|None=None # explicit choice; `None` picks
     if torch.cuda.is_available(): return torch.device('cuda')
     if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
+
+def sync_device(device:torch.device):
+    "Wait for queued GPU work on `device` (for timing); a no-op elsewhere."
+    if torch.device(device).type == 'cuda': torch.cuda.synchronize(device)
+
 
 # %% ../nbs/00_core.ipynb
 class MGD3Error(Exception):

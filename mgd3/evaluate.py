@@ -12,25 +12,23 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from .core import MGD3Error, item_seed, get_device, atomic_json, atomic_write, cli, script, env_info
+from .core import MGD3Error, item_seed, get_device, atomic_json, atomic_write, cli, script, env_info, sync_device
 from .data import ImageSet, FMNIST_CLASSES, load_fashion_mnist, load_image_folder, safe_name
+from .generator import n_params
+
 
 # %% auto 0
 __all__ = ['NETWORKS', 'FMNIST_STATS', 'IMAGENET_STATS', 'IMAGENET_PCA', 'PROTOCOLS', 'DEFAULT_NET', 'RESULT_KEYS',
-           'instance_norm', 'n_params', 'ConvNet', 'stem_kind', 'BasicBlock', 'ResNetIN', 'ResNetAP10', 'ResNet18',
-           'get_network', 'is_fashion_mnist', 'norm_stats', 'to_input', 'dsa_scale', 'dsa_rotate', 'dsa_translate',
-           'dsa_cutout', 'dsa_flip', 'dsa_color', 'DSAParams', 'DSA', 'resized_crop', 'jitter', 'lighting',
-           'IDCAugment', 'cutmix', 'Recipe', 'idc_epochs', 'recipe', 'lr_factor', 'accuracy', 'Trainer',
-           'train_and_test', 'train_teacher', 'evaluate', 'matmul_flops', 'measure_speed', 'align_classes', 'mgd3_eval']
+           'instance_norm', 'ConvNet', 'stem_kind', 'BasicBlock', 'ResNetIN', 'ResNetAP10', 'ResNet18', 'get_network',
+           'is_fashion_mnist', 'norm_stats', 'to_input', 'dsa_scale', 'dsa_rotate', 'dsa_translate', 'dsa_cutout',
+           'dsa_flip', 'dsa_color', 'DSAParams', 'DSA', 'resized_crop', 'jitter', 'lighting', 'IDCAugment', 'cutmix',
+           'Recipe', 'idc_epochs', 'recipe', 'lr_factor', 'accuracy', 'Trainer', 'train_and_test', 'train_teacher',
+           'evaluate', 'matmul_flops', 'measure_speed', 'align_classes', 'mgd3_eval']
 
 # %% ../nbs/08_evaluate.ipynb
 def instance_norm(c:int)->nn.GroupNorm:
     "Instance normalisation with a learned scale and shift per channel, as `GroupNorm(c, c)`."
     return nn.GroupNorm(c, c, affine=True)
-
-def n_params(m:nn.Module)->int:
-    "Number of parameters of `m`."
-    return sum(p.numel() for p in m.parameters())
 
 # %% ../nbs/08_evaluate.ipynb
 class ConvNet(nn.Module):
@@ -538,15 +536,12 @@ def evaluate(train:ImageSet|list, # the distilled set, or one set per distillati
                 runs=recs, settings=settings)
 
 # %% ../nbs/08_evaluate.ipynb
-def _sync(dev):
-    if dev.type == 'cuda': torch.cuda.synchronize(dev)
-
 def matmul_flops(n:int=2048, iters:int=10, device=None)->float:
     "Achieved FLOP/s of an fp32 n×n matmul loop on `device` (2n³ FLOPs per product)."
     dev = get_device(device); a, b = torch.randn(n, n, device=dev), torch.randn(n, n, device=dev)
-    a @ b; _sync(dev); t0 = time.perf_counter()
+    a @ b; sync_device(dev); t0 = time.perf_counter()
     for _ in range(iters): c = a @ b
-    _sync(dev); return 2 * n**3 * iters / (time.perf_counter() - t0)
+    sync_device(dev); return 2 * n**3 * iters / (time.perf_counter() - t0)
 
 def measure_speed(protocol:str='dc', net:str|None=None, channels:int=1, size:int=28, num_classes:int=10,
                   batch_size:int|None=None, # default: the protocol's
@@ -565,9 +560,9 @@ def measure_speed(protocol:str='dc', net:str|None=None, channels:int=1, size:int
     y = torch.randint(0, num_classes, (bs,), generator=g).to(dev)
     with FlopCounterMode(display=False) as fc: tr.step(x, y)
     flops = fc.get_total_flops()
-    tr.step(x, y); _sync(dev); t0 = time.perf_counter()
+    tr.step(x, y); sync_device(dev); t0 = time.perf_counter()
     for _ in range(steps): tr.step(x, y)
-    _sync(dev); step_s = (time.perf_counter() - t0) / steps
+    sync_device(dev); step_s = (time.perf_counter() - t0) / steps
     peak = matmul_flops(matmul_n, device=dev)
     n_train = n_train or bs
     return dict(protocol=protocol, net=net, device=str(dev), batch_size=bs, size=size, step_flops=flops, step_s=step_s,

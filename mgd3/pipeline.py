@@ -14,7 +14,7 @@ from fastcore.basics import patch
 from diffusers import DiffusionPipeline, ImagePipelineOutput, DDPMScheduler, AutoencoderKL, DiTTransformer2DModel
 from diffusers.utils.torch_utils import randn_tensor
 from diffusers.models.modeling_outputs import Transformer2DModelOutput
-from .core import MGD3Error, item_generators, get_device
+from .core import MGD3Error, item_generators, get_device, sync_device
 from .generator import cfg_output, dit_scheduler
 from .guidance import mode_guided_step, ddim_mode_guided_step, guide_at
 
@@ -168,9 +168,6 @@ def __call__(self:ModeGuidedDiTPipeline, class_labels, # one class label per ima
     return ModeGuidedPipelineOutput(images=images, latents=latents)
 
 # %% ../nbs/06_pipeline.ipynb
-def _sync(dev):
-    if dev.type == 'cuda': torch.cuda.synchronize()
-
 def benchmark_sampler(pipe:ModeGuidedDiTPipeline|None=None, # default: a random `make_dit('fmnist')` (speed does not depend on weights)
                       n_images:int=100, # images sampled (classes × modes)
                       steps:int=50, batch_size:int|None=None, device=None, seed:int=0,
@@ -200,7 +197,7 @@ def benchmark_sampler(pipe:ModeGuidedDiTPipeline|None=None, # default: a random 
     best = {name: float('inf') for name in cases}
     for _ in range(repeats):
         for name, f in cases.items():
-            _sync(dev); t0 = time.perf_counter(); f(); _sync(dev)
+            sync_device(dev); t0 = time.perf_counter(); f(); sync_device(dev)
             best[name] = min(best[name], time.perf_counter() - t0)
     rows = [{'what': name, 'seconds': t, 'images_per_s': n_images / t} for name, t in best.items()]
     t_b, t_u, t_1, t_f = best.values()
