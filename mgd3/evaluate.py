@@ -16,9 +16,8 @@ from .core import MGD3Error, item_seed, get_device, atomic_json, atomic_write, c
 from .data import ImageSet, FMNIST_CLASSES, load_fashion_mnist, load_image_folder, safe_name
 from .generator import n_params
 
-
 # %% auto 0
-__all__ = ['NETWORKS', 'FMNIST_STATS', 'IMAGENET_STATS', 'IMAGENET_PCA', 'PROTOCOLS', 'DEFAULT_NET', 'RESULT_KEYS',
+__all__ = ['NETWORKS', 'FMNIST_STATS', 'IMAGENET_STATS', 'IMAGENET_PCA', 'PROTOCOLS', 'DEFAULT_NET', 'PRECISIONS', 'RESULT_KEYS',
            'instance_norm', 'ConvNet', 'stem_kind', 'BasicBlock', 'ResNetIN', 'ResNetAP10', 'ResNet18', 'get_network',
            'is_fashion_mnist', 'norm_stats', 'to_input', 'dsa_scale', 'dsa_rotate', 'dsa_translate', 'dsa_cutout',
            'dsa_flip', 'dsa_color', 'DSAParams', 'DSA', 'resized_crop', 'jitter', 'lighting', 'IDCAugment', 'cutmix',
@@ -359,10 +358,15 @@ def accuracy(net:nn.Module, x:torch.Tensor, y:torch.Tensor, mean, std, size:int|
     net.train(was)
     return 100.0 * correct.item() / max(len(x), 1)
 
+PRECISIONS = ('fp32', 'bf16')
+
 class Trainer:
     "One training run of `net` under recipe `rc`: optimiser, lr schedule, augmentation, loss."
-    def __init__(self, net:nn.Module, rc:Recipe, mean, std, size:int, seed:int=0, teacher:nn.Module|None=None):
-        self.net, self.rc, self.size, self.teacher = net, rc, size, teacher
+    def __init__(self, net:nn.Module, rc:Recipe, mean, std, size:int, seed:int=0, teacher:nn.Module|None=None,
+                 precision:str='fp32', # 'fp32', or 'bf16': forward and loss under bf16 autocast (weights, optimiser fp32)
+                ):
+        if precision not in PRECISIONS: raise MGD3Error(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+        self.net, self.rc, self.size, self.teacher, self.precision = net, rc, size, teacher, precision
         dev = self.device = next(net.parameters()).device
         self.mean = torch.tensor(mean, device=dev).view(1, -1, 1, 1); self.std = torch.tensor(std, device=dev).view(1, -1, 1, 1)
         self.gen = torch.Generator(dev).manual_seed(item_seed(seed, 1))
@@ -400,15 +404,16 @@ class Trainer:
     def step(self, xb:torch.Tensor, yb:torch.Tensor)->torch.Tensor:
         "One optimisation step on a uint8 batch; returns the (device) loss."
         self.net.train()
-        loss = self.loss(self.inputs(xb), yb)
+        x = self.inputs(xb)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == 'bf16'): loss = self.loss(x, yb)
         self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step()
         return loss.detach()
 
 # %% ../nbs/08_evaluate.ipynb
 def train_and_test(net:nn.Module, train_x, train_y, test_x, test_y, rc:Recipe, mean, std, size:int, seed:int=0,
-                   teacher=None, progress:bool=True, desc:str='train')->dict:
+                   teacher=None, progress:bool=True, desc:str='train', precision:str='fp32')->dict:
     "Train `net` on uint8 `train_x` under `rc`, test on `test_x` (all on the net's device); accuracies in %."
-    tr = Trainer(net, rc, mean, std, size, seed, teacher)
+    tr = Trainer(net, rc, mean, std, size, seed, teacher, precision)
     n, bs, dev = len(train_x), min(rc.batch_size, len(train_x)), tr.device
     history, loss, t0 = [], None, time.time()
     every = max(1, rc.epochs // 100)
@@ -472,7 +477,7 @@ def _teacher(teacher, trains, test, net, size, mean, std, epochs, dev, seed, sta
     return t, desc
 
 # %% ../nbs/08_evaluate.ipynb
-RESULT_KEYS = ('protocol', 'net', 'metric', 'accs', 'mean', 'std', 'final_accs', 'best_accs', 'wall_s', 'runs', 'settings')
+RESULT_KEYS = ('protocol', 'net', 'metric', 'precision', 'accs', 'mean', 'std', 'final_accs', 'best_accs', 'wall_s', 'runs', 'settings')
 
 def evaluate(train:ImageSet|list, # the distilled set, or one set per distillation seed (run i uses set i mod n)
              test:ImageSet, # real test images with the same classes, in the same label order
@@ -484,13 +489,16 @@ def evaluate(train:ImageSet|list, # the distilled set, or one set per distillati
              state_file=None, # JSON file recording finished runs; re-runs with the same settings skip them
              size:int|None=None, # train/test image size; default: the images' (idc/soft: at most 224)
              teacher=None, # soft protocol: a trained `nn.Module`, or an `ImageSet` of real images to train one on
-             teacher_epochs:int=20)->dict:
+             teacher_epochs:int=20,
+             precision:str='fp32', # 'bf16': train under bf16 autocast (faster on CPUs with AVX-512 BF16 / AMX and on GPUs)
+            )->dict:
     "Train `runs` fresh networks on the distilled set(s) with `protocol` and test them; accuracies in %."
     if protocol not in PROTOCOLS: raise MGD3Error(f"unknown protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
     net = net or DEFAULT_NET[protocol]
     if net not in NETWORKS: raise MGD3Error(f"unknown network {net!r}: choose one of {', '.join(NETWORKS)}")
     if runs < 1: raise MGD3Error(f"runs must be at least 1, got {runs}")
     if epochs is not None and epochs < 1: raise MGD3Error(f"epochs must be positive, got {epochs}")
+    if precision not in PRECISIONS: raise MGD3Error(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     trains = list(train) if isinstance(train, (list, tuple)) else [train]
     if not trains: raise MGD3Error("no training set given")
     for i, t in enumerate(trains): _check_classes(t, test, f"training set {i} ({t.name})")
@@ -502,7 +510,7 @@ def evaluate(train:ImageSet|list, # the distilled set, or one set per distillati
     dev = get_device(device)
     if dev.type == 'cuda': torch.backends.cudnn.benchmark = True
     settings = dict(protocol=protocol, net=net, seed=seed, size=size, ipc=ipc, num_classes=test.num_classes,
-                    mean=list(mean), std=list(std), recipe=asdict(rc),
+                    mean=list(mean), std=list(std), recipe=asdict(rc), precision=precision,
                     train=[t.fingerprint() for t in trains], test=test.fingerprint())
     teacher_mod = None
     if protocol == 'soft':
@@ -523,7 +531,7 @@ def evaluate(train:ImageSet|list, # the distilled set, or one set per distillati
         model = get_network(net, ts.shape[0], test.num_classes, size).to(dev)
         t0 = time.time()
         r = train_and_test(model, ts.x.to(dev), ts.y.to(dev), test_x, test_y, rc, mean, std, size, seed + i,
-                           teacher_mod, progress, desc=f"run {i+1}/{runs}")
+                           teacher_mod, progress, desc=f"run {i+1}/{runs}", precision=precision)
         done[str(i)] = dict(run=i, seed=seed + i, train=ts.name, train_index=i % len(trains), acc=r[rc.report],
                             final=r['final'], best=r['best'], history=r['history'], loss=r['loss'],
                             train_s=r['train_s'], wall_s=time.time() - t0)
@@ -531,7 +539,7 @@ def evaluate(train:ImageSet|list, # the distilled set, or one set per distillati
         del model
     recs = [done[str(i)] for i in range(runs)]
     accs = [r['acc'] for r in recs]
-    return dict(protocol=protocol, net=net, metric=rc.report, accs=accs, mean=float(np.mean(accs)), std=float(np.std(accs)),
+    return dict(protocol=protocol, net=net, metric=rc.report, precision=precision, accs=accs, mean=float(np.mean(accs)), std=float(np.std(accs)),
                 final_accs=[r['final'] for r in recs], best_accs=[r['best'] for r in recs], wall_s=[r['wall_s'] for r in recs],
                 runs=recs, settings=settings)
 
@@ -546,7 +554,7 @@ def matmul_flops(n:int=2048, iters:int=10, device=None)->float:
 def measure_speed(protocol:str='dc', net:str|None=None, channels:int=1, size:int=28, num_classes:int=10,
                   batch_size:int|None=None, # default: the protocol's
                   n_train:int|None=None, # images per epoch for the epoch-time estimate (default: one batch)
-                  steps:int=3, matmul_n:int=2048, device=None, seed:int=0)->dict:
+                  steps:int=3, matmul_n:int=2048, device=None, seed:int=0, precision:str='fp32')->dict:
     "Time, FLOPs and FLOP/s of one evaluation training step, against a matmul peak measured now."
     from torch.utils.flop_counter import FlopCounterMode
     dev = get_device(device); net = net or DEFAULT_NET[protocol]
@@ -554,7 +562,7 @@ def measure_speed(protocol:str='dc', net:str|None=None, channels:int=1, size:int
     bs = batch_size or rc.batch_size
     torch.manual_seed(seed); m = get_network(net, channels, num_classes, size).to(dev)
     teacher = get_network(net, channels, num_classes, size).to(dev).eval() if rc.loss == 'kd' else None
-    tr = Trainer(m, rc, (0.5,) * channels, (0.5,) * channels, size, seed, teacher)
+    tr = Trainer(m, rc, (0.5,) * channels, (0.5,) * channels, size, seed, teacher, precision)
     g = torch.Generator().manual_seed(seed)
     x = torch.randint(0, 256, (bs, channels, size, size), generator=g, dtype=torch.uint8).to(dev)
     y = torch.randint(0, num_classes, (bs,), generator=g).to(dev)
@@ -565,7 +573,7 @@ def measure_speed(protocol:str='dc', net:str|None=None, channels:int=1, size:int
     sync_device(dev); step_s = (time.perf_counter() - t0) / steps
     peak = matmul_flops(matmul_n, device=dev)
     n_train = n_train or bs
-    return dict(protocol=protocol, net=net, device=str(dev), batch_size=bs, size=size, step_flops=flops, step_s=step_s,
+    return dict(protocol=protocol, net=net, precision=precision, device=str(dev), batch_size=bs, size=size, step_flops=flops, step_s=step_s,
                 flops_per_s=flops / step_s, matmul_flops_per_s=peak, utilisation=flops / step_s / peak,
                 epoch_s=math.ceil(n_train / bs) * step_s, n_train=n_train)
 
@@ -604,12 +612,14 @@ def mgd3_eval(dirs:Param("distilled ImageFolder(s), DIR/<class>/<NNN>.png; run i
               device:Param("cpu, cuda, mps (default: best available)", str)=None,
               resume:Param("skip runs already recorded beside --json (in JSON.state)", store_true)=False,
               teacher:Param("soft protocol: ImageFolder of real training images for the teacher (default: Fashion-MNIST train)", str)=None,
-              teacher_epochs:Param("soft protocol: teacher training epochs", int)=20):
+              teacher_epochs:Param("soft protocol: teacher training epochs", int)=20,
+              precision:Param("fp32, or bf16 (autocast: faster on CPUs with AVX-512 BF16 and on GPUs)", str)='fp32'):
     "Train and test evaluation networks on a distilled ImageFolder; print each run's accuracy and mean ± std."
     if protocol not in PROTOCOLS: raise MGD3Error(f"unknown --protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
     if net is not None and net not in NETWORKS: raise MGD3Error(f"unknown --net {net!r}: choose one of {', '.join(NETWORKS)}")
     if runs < 1: raise MGD3Error(f"--runs must be at least 1, got {runs}")
     if epochs is not None and epochs < 1: raise MGD3Error(f"--epochs must be positive, got {epochs}")
+    if precision not in PRECISIONS: raise MGD3Error(f"unknown --precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     if resume and json is None: raise MGD3Error("--resume needs --json FILE: finished runs are recorded in FILE.state")
     dirs = list(dirs)
     trains = _load_distilled(dirs, size)
@@ -629,10 +639,10 @@ def mgd3_eval(dirs:Param("distilled ImageFolder(s), DIR/<class>/<NNN>.png; run i
     if json is not None:
         state = Path(str(json) + '.state')
         if not resume and state.exists(): state.unlink()
-    res = evaluate(trains, tst, protocol, net, runs, epochs, seed, device, True, state, size, tch, teacher_epochs)
+    res = evaluate(trains, tst, protocol, net, runs, epochs, seed, device, True, state, size, tch, teacher_epochs, precision)
     for r in res['runs']:
         extra = f" (final {r['final']:.2f}%)" if res['metric'] == 'best' else ''
         print(f"run {r['run']+1}: {r['acc']:.2f}%{extra}  [{r['train']}, seed {r['seed']}, {r['wall_s']:.1f} s]")
-    print(f"{res['net']}, {res['protocol']} protocol, {runs} run(s), {res['metric']} top-1: {res['mean']:.2f} ± {res['std']:.2f} %")
+    print(f"{res['net']}, {res['protocol']} protocol, {precision}, {runs} run(s), {res['metric']} top-1: {res['mean']:.2f} ± {res['std']:.2f} %")
     if json is not None:
         atomic_json(json, {**res, 'dirs': [str(Path(d)) for d in dirs], 'test': str(tname), 'env': env_info()})

@@ -35,6 +35,9 @@ def cells(args):
             for m in args.methods:
                 for s in args.seeds: yield f"ipc{ipc}-{m}-seed{s}", dict(**METHODS[m], ipc=ipc, seed=s)
 
+def state_path(name, precision):
+    return ROOT/'results'/'sets'/(f"{name}.eval-state.json" if precision == 'fp32' else f"{name}.eval-state-{precision}.json")
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--ipcs', type=int, nargs='+', default=[1, 10, 50])
@@ -43,6 +46,8 @@ def main():
     p.add_argument('--sweep', choices=['lambda', 'stop_t'])
     p.add_argument('--epochs', type=int, default=None, help='evaluation epochs (default: the protocol\'s 1000)')
     p.add_argument('--out', default=str(ROOT/'results'/'fmnist'))
+    p.add_argument('--precision', default='fp32', choices=['fp32', 'bf16'],
+                   help='evaluation precision (bf16: autocast, ~1.8x faster on this CPU; see 08_evaluate)')
     args = p.parse_args()
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
     train, test = load_fashion_mnist('train'), load_fashion_mnist('test')
@@ -52,10 +57,13 @@ def main():
         f = out/f"{name}.json"
         if f.exists():
             old = json.loads(f.read_text())
+            if old['eval'].get('precision', 'fp32') != args.precision:
+                print(f"{name}: in {out} with precision {old['eval'].get('precision', 'fp32')}, not {args.precision}; skipped", flush=True)
+                continue
             if old['distill'].get('model_hash') in (None, current): continue
             print(f"{name}: made with other model weights, recomputing", flush=True)
             import shutil; shutil.rmtree(ROOT/'results'/'sets'/name, ignore_errors=True)
-            (ROOT/'results'/'sets'/f"{name}.eval-state.json").unlink(missing_ok=True)
+            state_path(name, args.precision).unlink(missing_ok=True)
         t0 = time.time()
         cfg = DistillConfig(**kw)
         sdir = ROOT/'results'/'sets'/name
@@ -63,10 +71,10 @@ def main():
         t_dist = time.time() - t0
         dset = align_classes(load_image_folder(sdir), test.classes, 'the distilled set')
         r = evaluate(dset, test, 'dc', runs=1, seed=cfg.seed, epochs=args.epochs, progress=False,
-                     state_file=ROOT/'results'/'sets'/f"{name}.eval-state.json")
+                     state_file=state_path(name, args.precision), precision=args.precision)
         rec = {'cell': name, 'distill': man['settings'], 'modes_hash': man.get('modes_hash'), 'distill_s': round(t_dist, 1),
-               'accuracy': r['accs'][0], 'eval': {k: r[k] for k in ('protocol', 'net', 'metric', 'accs', 'wall_s', 'settings')},
-               'command': f"python scripts/results.py  # cell {name}", 'env': env_info()}
+               'accuracy': r['accs'][0], 'eval': {k: r[k] for k in ('protocol', 'net', 'metric', 'precision', 'accs', 'wall_s', 'settings')},
+               'command': f"python scripts/results.py --precision {args.precision}  # cell {name}", 'env': env_info()}
         atomic_json(out/f"{name}.json", rec)
         print(f"{name}: {r['accs'][0]:.2f}%  (distill {t_dist:.0f} s, eval {sum(r['wall_s']):.0f} s)", flush=True)
 

@@ -71,3 +71,17 @@ def test_unknown_protocol(run_cli, folders):
 
 def test_unknown_net(run_cli, folders):
     assert_clean_error(run_cli('mgd3_eval', str(folders/'distilled'), '--net', 'vgg11', *FAST), "unknown --net 'vgg11'")
+
+def test_bf16_run_is_recorded(run_cli, folders, tmp_path):
+    out = tmp_path/'bf16.json'
+    r = run_cli('mgd3_eval', str(folders/'distilled'), '--test', str(folders/'test'), *FAST, '--precision', 'bf16', '--json', str(out))
+    assert r.returncode == 0, r.stderr
+    res = json.loads(out.read_text())
+    assert res['precision'] == 'bf16' and res['settings']['precision'] == 'bf16' and 'bf16' in r.stdout
+    assert 0 <= res['accs'][0] <= 100
+    # a bf16 state file is not reused for an fp32 run
+    r2 = run_cli('mgd3_eval', str(folders/'distilled'), '--test', str(folders/'test'), *FAST, '--json', str(out), '--resume')
+    assert_clean_error(r2, 'other settings')
+
+def test_unknown_precision(run_cli, folders):
+    assert_clean_error(run_cli('mgd3_eval', str(folders/'distilled'), '--precision', 'fp16', *FAST), "unknown --precision 'fp16'")
