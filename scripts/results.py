@@ -11,6 +11,11 @@ regenerable from the manifest settings).
   python scripts/results.py --ipcs 1 10 50 --methods dit mgd3_nostop mgd3 # the generator rows (needs the final model)
   python scripts/results.py --sweep lambda    # λ sweep at IPC 10 (seeds 0-2)
   python scripts/results.py --sweep stop_t    # t_stop sweep at IPC 10
+  python scripts/results.py --metrics_only    # add diversity / representativeness / mode coverage to finished cells
+
+Every cell with IPC >= 2 also gets the set metrics of mgd3.metrics.set_metrics (diversity, representativeness with
+k = 50, mode coverage against the k-means modes of the real class) in the reference classifier's penultimate
+features, against the 60 000 real training images.
 """
 import argparse, json, time, hashlib
 from pathlib import Path
@@ -35,6 +40,26 @@ def cells(args):
             for m in args.methods:
                 for s in args.seeds: yield f"ipc{ipc}-{m}-seed{s}", dict(**METHODS[m], ipc=ipc, seed=s)
 
+_REF = {}
+def cell_metrics(sdir, train):
+    "Set metrics of the distilled set in `sdir` (None for IPC 1: diversity needs two images per class)."
+    from mgd3.generator import load_ref_classifier, classify
+    from mgd3.metrics import set_metrics
+    s = load_image_folder(sdir)
+    if min(s.counts()) < 2: return None
+    from mgd3.modes import find_modes
+    if 'clf' not in _REF: _REF['clf'] = load_ref_classifier()[0]
+    def feats(im):  # the real set's features are computed once
+        if len(im) != len(train): return classify(_REF['clf'], im)[1]
+        if 'real' not in _REF: _REF['real'] = classify(_REF['clf'], im)[1]
+        return _REF['real']
+    ipc = min(s.counts())
+    if ('modes', ipc) not in _REF:  # the same modes set_metrics would find, computed once per IPC
+        _REF[('modes', ipc)] = find_modes(train.images(), train.y, train.num_classes, ipc, 'kmeans', 0).modes
+    m = set_metrics(s, train, feats, k=50, modes=_REF[('modes', ipc)])
+    return {'diversity': m['diversity'], 'representativeness': m['representativeness'], 'mode_coverage': m['mode_coverage'],
+            'space': 'reference classifier penultimate features (mgd3 assets/fmnist-classifier)', 'real': 'Fashion-MNIST train'}
+
 def state_path(name, precision):
     return ROOT/'results'/'sets'/(f"{name}.eval-state.json" if precision == 'fp32' else f"{name}.eval-state-{precision}.json")
 
@@ -46,6 +71,7 @@ def main():
     p.add_argument('--sweep', choices=['lambda', 'stop_t'])
     p.add_argument('--epochs', type=int, default=None, help='evaluation epochs (default: the protocol\'s 1000)')
     p.add_argument('--out', default=str(ROOT/'results'/'fmnist'))
+    p.add_argument('--metrics_only', action='store_true', help='only add set metrics to finished cells that lack them')
     p.add_argument('--precision', default='fp32', choices=['fp32', 'bf16'],
                    help='evaluation precision (bf16: autocast, ~1.8x faster on this CPU; see 08_evaluate)')
     args = p.parse_args()
@@ -53,6 +79,17 @@ def main():
     train, test = load_fashion_mnist('train'), load_fashion_mnist('test')
     from mgd3.distill import load_pipeline, weights_hash
     current = weights_hash(load_pipeline(None))   # cells of generator methods made with other weights are stale
+    if args.metrics_only:
+        for f in sorted(out.glob('*.json')):
+            rec = json.loads(f.read_text())
+            if 'metrics' in rec or rec['distill']['config']['ipc'] < 2: continue
+            if rec['distill'].get('model_hash') not in (None, current):
+                print(f"{rec['cell']}: made with other model weights; recompute the cell first", flush=True); continue
+            sdir = ROOT/'results'/'sets'/rec['cell']
+            distill(DistillConfig(**rec['distill']['config']), sdir, resume=True, progress=False, data=train)
+            rec['metrics'] = cell_metrics(sdir, train)
+            atomic_json(f, rec); print(f"{rec['cell']}: {rec['metrics']}", flush=True)
+        return
     for name, kw in cells(args):
         f = out/f"{name}.json"
         if f.exists():
@@ -75,6 +112,7 @@ def main():
         rec = {'cell': name, 'distill': man['settings'], 'modes_hash': man.get('modes_hash'), 'distill_s': round(t_dist, 1),
                'accuracy': r['accs'][0], 'eval': {k: r[k] for k in ('protocol', 'net', 'metric', 'precision', 'accs', 'wall_s', 'settings')},
                'command': f"python scripts/results.py --precision {args.precision}  # cell {name}", 'env': env_info()}
+        rec['metrics'] = cell_metrics(sdir, train)
         atomic_json(out/f"{name}.json", rec)
         print(f"{name}: {r['accs'][0]:.2f}%  (distill {t_dist:.0f} s, eval {sum(r['wall_s']):.0f} s)", flush=True)
 
