@@ -137,13 +137,14 @@ def sample_dit(model, labels:torch.Tensor, # class label per image
     "DDPM samples with classifier-free guidance and learned variance, batched, one generator per image."
     dev = next(model.parameters()).device
     sch = copy.deepcopy(scheduler or dit_scheduler()); sch.set_timesteps(steps)
+    C = shape[0]; learned = sch.config.variance_type in ('learned', 'learned_range')  # else: drop the σ channels
     outs = []
     for i in tqdm(range(0, len(labels), batch_size), disable=not progress, desc='sampling'):
         gens, y = generators[i:i+batch_size], labels[i:i+batch_size].to(dev)
         x = torch.stack([torch.randn(shape, generator=g) for g in gens]).to(dev)
         for t in sch.timesteps:
             out = cfg_output(model, x, t.to(dev), y, guidance_scale)
-            x = sch.step(out, t, x, generator=gens).prev_sample
+            x = sch.step(out if learned else out[:, :C], t, x, generator=gens).prev_sample
         outs.append(x.cpu())
     return torch.cat(outs)
 
@@ -364,14 +365,16 @@ def frechet_distance(f1:torch.Tensor, f2:torch.Tensor)->float:
 # %% ../nbs/03_generator.ipynb
 def sample_quality(model, classifier, real:ImageSet, # real test images (the reference distribution)
                    n_per_class:int=100, guidance_scale:float=4.0, steps:int=50, seed:int=0,
-                   batch_size:int=250, progress:bool=True, space:LatentSpace|None=None)->dict:
+                   batch_size:int=250, progress:bool=True, space:LatentSpace|None=None,
+                   scheduler:DDPMScheduler|None=None, # default: DiT's (learned range); another variance for diagnosis
+                  )->dict:
     "Classifier accuracy on generated images (per class, overall) and Fréchet distances gen-vs-real and real-vs-real."
     K = real.num_classes; space = space or IdentitySpace()
     labels = torch.arange(K).repeat_interleave(n_per_class)
     keys = [(c, k) for c in range(K) for k in range(n_per_class)]
     shape = (model.config.in_channels, model.config.sample_size, model.config.sample_size)
     t0 = time.time()
-    gen = space.decode(sample_dit(model, labels, shape, item_generators(seed, keys), guidance_scale, steps,
+    gen = space.decode(sample_dit(model, labels, shape, item_generators(seed, keys), guidance_scale, steps, scheduler,
                                   batch_size=batch_size, progress=progress)).clamp(-1, 1)
     gen = to_float(to_uint8(gen))  # quantise like a saved PNG
     t_gen = time.time() - t0

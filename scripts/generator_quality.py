@@ -5,6 +5,7 @@ test images in the classifier's features, next to the real-vs-real floor at the 
 Writes MODEL/quality.json and nbs/images/<name>-samples.png (first 10 samples of each class).
 
   python scripts/generator_quality.py [--model DIR] [--n_per_class 100] [--guidance_scale 4]
+  python scripts/generator_quality.py --variance fixed_small --no_write   # diagnosis: ignore the learned sigma
 """
 import argparse, json, time
 from pathlib import Path
@@ -19,15 +20,22 @@ p.add_argument('--model', default=None); p.add_argument('--n_per_class', type=in
 p.add_argument('--guidance_scale', type=float, default=4.0); p.add_argument('--steps', type=int, default=50)
 p.add_argument('--seed', type=int, default=0); p.add_argument('--name', default='fmnist-dit')
 p.add_argument('--no_write', action='store_true', help='print only')
+p.add_argument('--variance', default='learned_range', choices=['learned_range', 'fixed_small', 'fixed_large'],
+               help='sampling variance (default: the learned one, as DiT)')
+p.add_argument('--clip', action='store_true', help='clip the predicted x0 to [-1, 1] at each step')
 a = p.parse_args()
 mdir = Path(a.model) if a.model else shipped_model_dir()
 model, sch, info = load_generator(mdir)
 clf, crec = load_ref_classifier()
 test = load_fashion_mnist('test')
-q, gen = sample_quality(model, clf, test, a.n_per_class, a.guidance_scale, a.steps, a.seed)
+from diffusers import DDPMScheduler
+sch = DDPMScheduler.from_config(sch.config, variance_type=a.variance, clip_sample=a.clip)
+q, gen = sample_quality(model, clf, test, a.n_per_class, a.guidance_scale, a.steps, a.seed, scheduler=sch)
+q['variance'], q['clip_sample'] = a.variance, a.clip
 q['classifier_test_accuracy'] = crec['test_accuracy']
 q['model_steps'] = info.get('record', {}).get('steps')
-q['command'] = f"python scripts/generator_quality.py --n_per_class {a.n_per_class} --guidance_scale {a.guidance_scale:g}" + (f" --model {a.model}" if a.model else '')
+q['command'] = f"python scripts/generator_quality.py --n_per_class {a.n_per_class} --guidance_scale {a.guidance_scale:g}" + (f" --model {a.model}" if a.model else '') \
+    + (f" --variance {a.variance}" if a.variance != 'learned_range' else '') + (' --clip' if a.clip else '')
 print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in q.items() if k != 'per_class_accuracy'}, indent=1))
 print('per class:', [round(v, 3) for v in q['per_class_accuracy']])
 if not a.no_write:
