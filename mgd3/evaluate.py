@@ -21,8 +21,8 @@ __all__ = ['NETWORKS', 'FMNIST_STATS', 'IMAGENET_STATS', 'IMAGENET_PCA', 'PROTOC
            'instance_norm', 'ConvNet', 'stem_kind', 'BasicBlock', 'ResNetIN', 'ResNetAP10', 'ResNet18', 'get_network',
            'is_fashion_mnist', 'norm_stats', 'to_input', 'dsa_scale', 'dsa_rotate', 'dsa_translate', 'dsa_cutout',
            'dsa_flip', 'dsa_color', 'DSAParams', 'DSA', 'resized_crop', 'jitter', 'lighting', 'IDCAugment', 'cutmix',
-           'Recipe', 'idc_epochs', 'recipe', 'lr_factor', 'accuracy', 'Trainer', 'train_and_test', 'train_teacher',
-           'evaluate', 'matmul_flops', 'measure_speed', 'align_classes', 'mgd3_eval']
+           'Recipe', 'idc_epochs', 'recipe', 'lr_factor', 'accuracy', 'resolve_precision', 'Trainer', 'train_and_test',
+           'train_teacher', 'evaluate', 'matmul_flops', 'measure_speed', 'align_classes', 'mgd3_eval']
 
 # %% ../nbs/08_evaluate.ipynb
 def instance_norm(c:int)->nn.GroupNorm:
@@ -360,6 +360,18 @@ def accuracy(net:nn.Module, x:torch.Tensor, y:torch.Tensor, mean, std, size:int|
 
 PRECISIONS = ('fp32', 'bf16')
 
+def resolve_precision(precision:str, device)->str:
+    "'auto' -> 'bf16' on a GPU with bf16 or a CPU whose oneDNN has bf16 kernels (AVX-512 / AMX), else 'fp32'; others unchanged."
+    if precision != 'auto':
+        if precision not in PRECISIONS: raise MGD3Error(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)} or auto")
+        return precision
+    dev = torch.device(device)
+    if dev.type == 'cuda': return 'bf16' if torch.cuda.is_bf16_supported() else 'fp32'
+    if dev.type == 'cpu':
+        try: return 'bf16' if torch.ops.mkldnn._is_mkldnn_bf16_supported() else 'fp32'
+        except (AttributeError, RuntimeError): return 'fp32'
+    return 'fp32'
+
 class Trainer:
     "One training run of `net` under recipe `rc`: optimiser, lr schedule, augmentation, loss."
     def __init__(self, net:nn.Module, rc:Recipe, mean, std, size:int, seed:int=0, teacher:nn.Module|None=None,
@@ -490,7 +502,7 @@ def evaluate(train:ImageSet|list, # the distilled set, or one set per distillati
              size:int|None=None, # train/test image size; default: the images' (idc/soft: at most 224)
              teacher=None, # soft protocol: a trained `nn.Module`, or an `ImageSet` of real images to train one on
              teacher_epochs:int=20,
-             precision:str='fp32', # 'bf16': train under bf16 autocast (faster on CPUs with AVX-512 BF16 / AMX and on GPUs)
+             precision:str='fp32', # 'bf16': train under bf16 autocast (faster on CPUs with AVX-512 BF16 / AMX and on GPUs); 'auto': bf16 where supported
             )->dict:
     "Train `runs` fresh networks on the distilled set(s) with `protocol` and test them; accuracies in %."
     if protocol not in PROTOCOLS: raise MGD3Error(f"unknown protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
@@ -498,7 +510,6 @@ def evaluate(train:ImageSet|list, # the distilled set, or one set per distillati
     if net not in NETWORKS: raise MGD3Error(f"unknown network {net!r}: choose one of {', '.join(NETWORKS)}")
     if runs < 1: raise MGD3Error(f"runs must be at least 1, got {runs}")
     if epochs is not None and epochs < 1: raise MGD3Error(f"epochs must be positive, got {epochs}")
-    if precision not in PRECISIONS: raise MGD3Error(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     trains = list(train) if isinstance(train, (list, tuple)) else [train]
     if not trains: raise MGD3Error("no training set given")
     for i, t in enumerate(trains): _check_classes(t, test, f"training set {i} ({t.name})")
@@ -508,6 +519,7 @@ def evaluate(train:ImageSet|list, # the distilled set, or one set per distillati
     rc = recipe(protocol, ipc, test.num_classes, epochs)
     mean, std = norm_stats(trains[0], protocol)
     dev = get_device(device)
+    precision = resolve_precision(precision, dev)
     if dev.type == 'cuda': torch.backends.cudnn.benchmark = True
     settings = dict(protocol=protocol, net=net, seed=seed, size=size, ipc=ipc, num_classes=test.num_classes,
                     mean=list(mean), std=list(std), recipe=asdict(rc), precision=precision,
@@ -613,13 +625,13 @@ def mgd3_eval(dirs:Param("distilled ImageFolder(s), DIR/<class>/<NNN>.png; run i
               resume:Param("skip runs already recorded beside --json (in JSON.state)", store_true)=False,
               teacher:Param("soft protocol: ImageFolder of real training images for the teacher (default: Fashion-MNIST train)", str)=None,
               teacher_epochs:Param("soft protocol: teacher training epochs", int)=20,
-              precision:Param("fp32, or bf16 (autocast: faster on CPUs with AVX-512 BF16 and on GPUs)", str)='fp32'):
+              precision:Param("fp32, bf16 (autocast: faster on CPUs with AVX-512 BF16 and on GPUs), or auto (bf16 where supported)", str)='fp32'):
     "Train and test evaluation networks on a distilled ImageFolder; print each run's accuracy and mean ± std."
     if protocol not in PROTOCOLS: raise MGD3Error(f"unknown --protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
     if net is not None and net not in NETWORKS: raise MGD3Error(f"unknown --net {net!r}: choose one of {', '.join(NETWORKS)}")
     if runs < 1: raise MGD3Error(f"--runs must be at least 1, got {runs}")
     if epochs is not None and epochs < 1: raise MGD3Error(f"--epochs must be positive, got {epochs}")
-    if precision not in PRECISIONS: raise MGD3Error(f"unknown --precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+    if precision not in (*PRECISIONS, 'auto'): raise MGD3Error(f"unknown --precision {precision!r}: choose one of {', '.join(PRECISIONS)} or auto")
     if resume and json is None: raise MGD3Error("--resume needs --json FILE: finished runs are recorded in FILE.state")
     dirs = list(dirs)
     trains = _load_distilled(dirs, size)
@@ -643,6 +655,6 @@ def mgd3_eval(dirs:Param("distilled ImageFolder(s), DIR/<class>/<NNN>.png; run i
     for r in res['runs']:
         extra = f" (final {r['final']:.2f}%)" if res['metric'] == 'best' else ''
         print(f"run {r['run']+1}: {r['acc']:.2f}%{extra}  [{r['train']}, seed {r['seed']}, {r['wall_s']:.1f} s]")
-    print(f"{res['net']}, {res['protocol']} protocol, {precision}, {runs} run(s), {res['metric']} top-1: {res['mean']:.2f} ± {res['std']:.2f} %")
+    print(f"{res['net']}, {res['protocol']} protocol, {res['precision']}, {runs} run(s), {res['metric']} top-1: {res['mean']:.2f} ± {res['std']:.2f} %")
     if json is not None:
         atomic_json(json, {**res, 'dirs': [str(Path(d)) for d in dirs], 'test': str(tname), 'env': env_info()})

@@ -84,4 +84,5 @@ def test_bf16_run_is_recorded(run_cli, folders, tmp_path):
     assert_clean_error(r2, 'other settings')
 
 def test_unknown_precision(run_cli, folders):
+    assert_clean_error(run_cli('mgd3_eval', str(folders/'distilled'), '--precision', 'half', *FAST), "unknown --precision 'half'", 'or auto')
     assert_clean_error(run_cli('mgd3_eval', str(folders/'distilled'), '--precision', 'fp16', *FAST), "unknown --precision 'fp16'")
