@@ -30,10 +30,10 @@ METHODS = {'random': dict(method='random'), 'kmeans_real': dict(method='kmeans_r
 
 def cells(args):
     if args.sweep == 'lambda':
-        for lam in (0.0, 0.05, 0.1, 0.2, 0.4):
+        for lam in args.values or (0.0, 0.05, 0.1, 0.2, 0.4):
             for s in args.seeds: yield f"sweep-lambda{lam:g}-ipc10-seed{s}", dict(method='mgd3', mode_guidance_scale=lam, ipc=10, seed=s)
     elif args.sweep == 'stop_t':
-        for st in (0, 10, 20, 25, 30, 40, 50):
+        for st in [int(v) for v in args.values] if args.values else (0, 10, 20, 25, 30, 40, 50):
             for s in args.seeds: yield f"sweep-stop{st}-ipc10-seed{s}", dict(method='mgd3', stop_t=st, ipc=10, seed=s)
     else:
         for ipc in args.ipcs:
@@ -69,6 +69,7 @@ def main():
     p.add_argument('--methods', nargs='+', default=list(METHODS), choices=list(METHODS))
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--sweep', choices=['lambda', 'stop_t'])
+    p.add_argument('--values', type=float, nargs='+', help='with --sweep: only these values (default: all of the sweep)')
     p.add_argument('--epochs', type=int, default=None, help='evaluation epochs (default: the protocol\'s 1000)')
     p.add_argument('--out', default=str(ROOT/'results'/'fmnist'))
     p.add_argument('--metrics_only', action='store_true', help='only add set metrics to finished cells that lack them')
