@@ -290,6 +290,7 @@ d = { 'settings': { 'branch': 'main',
                                'mgd3.pipeline.save_dit_pipeline': ('pipeline.html#save_dit_pipeline', 'mgd3/pipeline.py')},
             'mgd3.results': { 'mgd3.results.cell_stats': ('results.html#cell_stats', 'mgd3/results.py'),
                               'mgd3.results.current_cells': ('results.html#current_cells', 'mgd3/results.py'),
+                              'mgd3.results.is_stale': ('results.html#is_stale', 'mgd3/results.py'),
                               'mgd3.results.load_cells': ('results.html#load_cells', 'mgd3/results.py'),
                               'mgd3.results.results_dir': ('results.html#results_dir', 'mgd3/results.py'),
                               'mgd3.results.results_table': ('results.html#results_table', 'mgd3/results.py')}}}

@@ -10,7 +10,7 @@ import numpy as np
 from .core import MGD3Error
 
 # %% auto 0
-__all__ = ['METHODS', 'IPCS', 'results_dir', 'load_cells', 'current_cells', 'cell_stats', 'results_table']
+__all__ = ['METHODS', 'IPCS', 'results_dir', 'load_cells', 'is_stale', 'current_cells', 'cell_stats', 'results_table']
 
 # %% ../nbs/10_results.ipynb
 METHODS = ('random', 'kmeans_real', 'dit', 'mgd3_nostop', 'mgd3')
@@ -26,13 +26,17 @@ def load_cells(d)->list:
     "Every cell record (JSON) in directory `d`, sorted by file name."
     return [json.loads(p.read_text()) for p in sorted(Path(d).glob('*.json'))]
 
+def is_stale(cell:dict, model_hash:str)->bool:
+    "Whether `cell` was made with a generator other than the one with weights hash `model_hash` (real-image cells never are)."
+    return cell['distill'].get('model_hash') not in (None, model_hash)
+
 def current_cells(d, model_hash:str|None=None)->tuple:
     "(cells made with `model_hash` or with no generator, names of the stale ones); default hash: the shipped model's."
     if model_hash is None:
         from mgd3.distill import load_pipeline, weights_hash
         model_hash = weights_hash(load_pipeline(None))
     cells = load_cells(d)
-    stale = [c['cell'] for c in cells if c['distill'].get('model_hash') not in (None, model_hash)]
+    stale = [c['cell'] for c in cells if is_stale(c, model_hash)]
     return [c for c in cells if c['cell'] not in stale], stale
 
 def cell_stats(cells:list, ipc:int, method:str)->tuple|None:

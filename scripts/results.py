@@ -23,6 +23,7 @@ from mgd3.core import atomic_json, env_info
 from mgd3.data import load_fashion_mnist, load_image_folder
 from mgd3.distill import DistillConfig, distill
 from mgd3.evaluate import evaluate, align_classes
+from mgd3.results import is_stale
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = {'random': dict(method='random'), 'kmeans_real': dict(method='kmeans_real'), 'dit': dict(method='dit'),
@@ -84,7 +85,7 @@ def main():
         for f in sorted(out.glob('*.json')):
             rec = json.loads(f.read_text())
             if 'metrics' in rec or rec['distill']['config']['ipc'] < 2: continue
-            if rec['distill'].get('model_hash') not in (None, current):
+            if is_stale(rec, current):
                 print(f"{rec['cell']}: made with other model weights; recompute the cell first", flush=True); continue
             sdir = ROOT/'results'/'sets'/rec['cell']
             distill(DistillConfig(**rec['distill']['config']), sdir, resume=True, progress=False, data=train)
@@ -98,7 +99,7 @@ def main():
             if old['eval'].get('precision', 'fp32') != args.precision:
                 print(f"{name}: in {out} with precision {old['eval'].get('precision', 'fp32')}, not {args.precision}; skipped", flush=True)
                 continue
-            if old['distill'].get('model_hash') in (None, current): continue
+            if not is_stale(old, current): continue
             print(f"{name}: made with other model weights, recomputing", flush=True)
             import shutil; shutil.rmtree(ROOT/'results'/'sets'/name, ignore_errors=True)
             state_path(name, args.precision).unlink(missing_ok=True)
