@@ -213,7 +213,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     ema_decay: float = 0.999
     label_dropout: float = 0.1
-    hflip: bool = True
+    hflip: bool = False # mirror training images at random (natural images; not aligned ones like Fashion-MNIST)
     seed: int = 0
     ckpt_minutes: float = 5.0
 
@@ -252,16 +252,19 @@ def train_dit(data:ImageSet, # training images with labels
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     ema, diff = EMA(model, cfg.ema_decay), Diffusion(dit_scheduler())
     record = {'config': asdict(cfg), 'data': data.name, 'data_fingerprint': data.fingerprint(), 'classes': data.classes,
-              'space': space.key, 'latent_shape': list(shape), 'params': n_params(model), 'wall_time_s': 0.0, 'log': []}
+              'space': space.key, 'latent_shape': list(shape), 'params': n_params(model), 'wall_time_s': 0.0, 'log': [],
+              'phases': [{'from_step': 0, 'hflip': cfg.hflip}]}
     step = 0
     if resume and has_ck:
         meta = checkpoint_record(ck)  # compare the settings before loading weights of another shape
-        changed = [k for k in record['config'] if k not in ('steps', 'ckpt_minutes') and meta['config'].get(k) != record['config'][k]]
+        changed = [k for k in record['config'] if k not in ('steps', 'ckpt_minutes', 'hflip') and meta['config'].get(k) != record['config'][k]]
         if changed or meta['data_fingerprint'] != record['data_fingerprint']:
             what = f"options {', '.join('--' + k if k in ('preset', 'batch_size', 'lr', 'seed') else k for k in changed)}" if changed else 'data'
             raise MGD3Error(f"the checkpoint in {out} was made with other settings ({what} differ); use the same settings or another --out")
         meta = load_checkpoint(ck, model, ema, opt)
-        step, record = meta['step'], {**{k: meta[k] for k in record}, 'config': record['config']}
+        phases = meta.get('phases') or [{'from_step': 0, 'hflip': meta['config'].get('hflip', True)}]  # older runs: one phase
+        if phases[-1]['hflip'] != cfg.hflip: phases = phases + [{'from_step': meta['step'], 'hflip': cfg.hflip}]
+        step, record = meta['step'], {**{k: meta[k] for k in record if k != 'phases'}, 'config': record['config'], 'phases': phases}
     t_start, t_ck, wall0 = time.time(), time.time(), record['wall_time_s']
     bar = tqdm(total=cfg.steps, initial=step, disable=not progress, desc='training', dynamic_ncols=True)
     run_mse = run_vb = None
@@ -446,6 +449,7 @@ def mgd3_pretrain(out:Param("run directory: checkpoints, and the trained model i
                   batch_size:Param("batch size", int)=TrainConfig.batch_size,
                   lr:Param("AdamW learning rate", float)=TrainConfig.lr,
                   seed:Param("random seed", int)=0,
+                  hflip:Param("mirror training images at random (natural images; may change on --resume)", store_true)=False,
                   ckpt_minutes:Param("minutes between checkpoints", float)=TrainConfig.ckpt_minutes,
                   resume:Param("continue the run in --out", store_true)=False,
                   device:Param("cpu, cuda, mps (default: best available)", str)=None):
@@ -455,7 +459,8 @@ def mgd3_pretrain(out:Param("run directory: checkpoints, and the trained model i
     if batch_size <= 0: raise MGD3Error(f"--batch_size must be positive, got {batch_size}")
     if preset not in DIT_PRESETS: raise MGD3Error(f"unknown --preset {preset!r}: choose one of {', '.join(DIT_PRESETS)}")
     ds = load_fashion_mnist('train') if data is None else load_image_folder(data, size=size)
-    cfg = TrainConfig(preset=preset, steps=steps, batch_size=batch_size, lr=lr, seed=seed, ckpt_minutes=ckpt_minutes)
+    cfg = TrainConfig(preset=preset, steps=steps, batch_size=batch_size, lr=lr, seed=seed, hflip=hflip,
+                      ckpt_minutes=ckpt_minutes)
     ema_model, rec = train_dit(ds, out, cfg, resume=resume, device=device)
     rec['env'] = env_info()
     save_generator(Path(out)/'model', ema_model, ds.classes, 'pixels', rec)
