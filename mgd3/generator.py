@@ -21,7 +21,7 @@ from .latents import LatentSpace, IdentitySpace, VAESpace
 __all__ = ['DIT_PRESETS', 'dit_scheduler', 'make_dit', 'n_params', 'drop_labels', 'normal_kl', 'discretized_gaussian_loglik',
            'Diffusion', 'hybrid_loss', 'cfg_output', 'sample_dit', 'EMA', 'save_checkpoint', 'checkpoint_record',
            'load_checkpoint', 'TrainConfig', 'train_dit', 'save_generator', 'load_generator', 'RefClassifier',
-           'train_classifier', 'classify', 'frechet_distance', 'sample_quality', 'save_classifier',
+           'train_classifier', 'classify', 'frechet_distance', 'mirrored_share', 'sample_quality', 'save_classifier',
            'load_ref_classifier', 'export_checkpoint', 'shipped_model_dir', 'mgd3_pretrain']
 
 # %% ../nbs/03_generator.ipynb
@@ -366,6 +366,17 @@ def frechet_distance(f1:torch.Tensor, f2:torch.Tensor)->float:
     return float(((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * cross)
 
 # %% ../nbs/03_generator.ipynb
+def mirrored_share(images:torch.Tensor, labels:torch.Tensor, means:torch.Tensor)->list:
+    "Per class: share of `images` closer to the mirrored class mean (`means[c].flip(-1)`) than to `means[c]`."
+    out = []
+    for c in range(len(means)):
+        x = images[labels == c].flatten(1).float()
+        if len(x) == 0: out.append(float('nan')); continue
+        m, mf = means[c].flatten().float(), means[c].flip(-1).flatten().float()
+        out.append((((x - mf) ** 2).sum(1) < ((x - m) ** 2).sum(1)).float().mean().item())
+    return out
+
+# %% ../nbs/03_generator.ipynb
 def sample_quality(model, classifier, real:ImageSet, # real test images (the reference distribution)
                    n_per_class:int=100, guidance_scale:float=4.0, steps:int=50, seed:int=0,
                    batch_size:int=250, progress:bool=True, space:LatentSpace|None=None,
@@ -390,7 +401,9 @@ def sample_quality(model, classifier, real:ImageSet, # real test images (the ref
         halves.append(classify(classifier, real.images(idx))[1])
     per_class = [(pred[labels == c] == c).float().mean().item() for c in range(K)]
     fd, floor = frechet_distance(f_gen, halves[0]), frechet_distance(halves[1], halves[0])
-    return {'n_per_class': n_per_class, 'guidance_scale': guidance_scale, 'steps': steps, 'seed': seed,
+    means = torch.stack([real.images(real.indices(c)).mean(0) for c in range(K)])
+    return {'mirrored_share': mirrored_share(gen, labels, means),
+            'mirrored_share_real': mirrored_share(real.images(), real.y, means),'n_per_class': n_per_class, 'guidance_scale': guidance_scale, 'steps': steps, 'seed': seed,
             'accuracy': (pred == labels).float().mean().item(), 'per_class_accuracy': per_class,
             'worst_class_accuracy': min(per_class), 'frechet': fd, 'frechet_real_floor': floor,
             'frechet_ratio': fd / floor if floor > 0 else float('inf'), 'sampling_s': t_gen}, gen
@@ -426,6 +439,7 @@ def export_checkpoint(run_dir, out, data:ImageSet|None=None)->Path:
     load_checkpoint(run_dir/'checkpoint', model, ema, opt)
     rec = {k: meta[k] for k in ('config', 'data', 'data_fingerprint', 'space', 'latent_shape', 'params', 'wall_time_s')}
     rec['steps'] = meta['step']; rec['env'] = env_info()
+    rec['phases'] = meta.get('phases') or [{'from_step': 0, 'hflip': cfg.hflip}]
     return save_generator(out, ema.model, meta['classes'], meta['space'], rec)
 
 # %% ../nbs/03_generator.ipynb

@@ -36,8 +36,9 @@ q['classifier_test_accuracy'] = crec['test_accuracy']
 q['model_steps'] = info.get('record', {}).get('steps')
 q['command'] = f"python scripts/generator_quality.py --n_per_class {a.n_per_class} --guidance_scale {a.guidance_scale:g}" + (f" --model {a.model}" if a.model else '') \
     + (f" --variance {a.variance}" if a.variance != 'learned_range' else '') + (' --clip' if a.clip else '')
-print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in q.items() if k != 'per_class_accuracy'}, indent=1))
-print('per class:', [round(v, 3) for v in q['per_class_accuracy']])
+LISTS = ('per_class_accuracy', 'mirrored_share', 'mirrored_share_real')
+print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in q.items() if k not in LISTS}, indent=1))
+for k in LISTS: print(f"{k} per class:", [round(v, 3) for v in q[k]])
 if not a.no_write:
     atomic_json(mdir/f"quality-cfg{a.guidance_scale:g}.json", q)
     import matplotlib; matplotlib.use('Agg')
