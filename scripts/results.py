@@ -12,6 +12,8 @@ regenerable from the manifest settings).
   python scripts/results.py --sweep lambda    # λ sweep at IPC 10 (seeds 0-2)
   python scripts/results.py --sweep stop_t    # t_stop sweep at IPC 10
   python scripts/results.py --metrics_only    # add diversity / representativeness / mode coverage to finished cells
+  python scripts/results.py --full --full_epochs 20   # reference row: ConvNet-3 on all 60 000 training images
+                                                      # (results/fmnist-full/full-e20-seed<i>.json)
 
 Every cell with IPC >= 2 also gets the set metrics of mgd3.metrics.set_metrics (diversity, representativeness with
 k = 50, mode coverage against the k-means modes of the real class) in the reference classifier's penultimate
@@ -64,6 +66,20 @@ def cell_metrics(sdir, train):
 def state_path(name, precision):
     return ROOT/'results'/'sets'/(f"{name}.eval-state.json" if precision == 'fp32' else f"{name}.eval-state-{precision}.json")
 
+def full_rows(args, train, test):
+    "ConvNet-3 trained on the whole training set with the DC/DSA recipe for `--full_epochs` epochs, one cell per seed."
+    E = args.full_epochs; out = ROOT/'results'/'fmnist-full'; out.mkdir(parents=True, exist_ok=True)
+    for s in args.seeds:
+        name = f"full-e{E}-seed{s}"
+        if (out/f"{name}.json").exists(): continue
+        r = evaluate(train, test, 'dc', runs=1, seed=s, epochs=E, progress=True, precision=args.precision,
+                     state_file=ROOT/'results'/'sets'/f"{name}.eval-state-{args.precision}.json")
+        rec = {'cell': name, 'accuracy': r['accs'][0], 'epochs': E, 'train': 'Fashion-MNIST train (60 000 images)',
+               'eval': {k: r[k] for k in ('protocol', 'net', 'metric', 'precision', 'accs', 'wall_s', 'settings')},
+               'command': f"python scripts/results.py --full --full_epochs {E} --precision {args.precision} --seeds {s}", 'env': env_info()}
+        atomic_json(out/f"{name}.json", rec)
+        print(f"{name}: {r['accs'][0]:.2f}%  ({sum(r['wall_s']):.0f} s)", flush=True)
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--ipcs', type=int, nargs='+', default=[1, 10, 50])
@@ -76,11 +92,14 @@ def main():
     p.add_argument('--metrics_only', action='store_true', help='only add set metrics to finished cells that lack them')
     p.add_argument('--precision', default='fp32', choices=['fp32', 'bf16'],
                    help='evaluation precision (bf16: autocast, ~1.8x faster on this CPU; see 08_evaluate)')
+    p.add_argument('--full', action='store_true', help='the whole-dataset reference row (ConvNet-3 on all training images)')
+    p.add_argument('--full_epochs', type=int, default=20, help='with --full: epochs (1000 epochs of 60 000 images is out of reach on a CPU)')
     args = p.parse_args()
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
     train, test = load_fashion_mnist('train'), load_fashion_mnist('test')
     from mgd3.distill import load_pipeline, weights_hash
     current = weights_hash(load_pipeline(None))   # cells of generator methods made with other weights are stale
+    if args.full: return full_rows(args, train, test)
     if args.metrics_only:
         for f in sorted(out.glob('*.json')):
             rec = json.loads(f.read_text())
