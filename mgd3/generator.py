@@ -217,6 +217,10 @@ class TrainConfig:
     seed: int = 0
     ckpt_minutes: float = 5.0
 
+def _phases(meta:dict)->list:
+    "The flip phases of a checkpoint record; records older than phases had one phase with their config's `hflip`."
+    return meta.get('phases') or [{'from_step': 0, 'hflip': meta['config']['hflip']}]
+
 def _step_batch(z, y, cfg:TrainConfig, step:int, num_classes:int):
     g = torch.Generator().manual_seed(item_seed(cfg.seed, step))
     idx = torch.randint(0, len(z), (cfg.batch_size,), generator=g)
@@ -262,7 +266,7 @@ def train_dit(data:ImageSet, # training images with labels
             what = f"options {', '.join('--' + k if k in ('preset', 'batch_size', 'lr', 'seed') else k for k in changed)}" if changed else 'data'
             raise MGD3Error(f"the checkpoint in {out} was made with other settings ({what} differ); use the same settings or another --out")
         meta = load_checkpoint(ck, model, ema, opt)
-        phases = meta.get('phases') or [{'from_step': 0, 'hflip': meta['config'].get('hflip', True)}]  # older runs: one phase
+        phases = _phases(meta)
         if phases[-1]['hflip'] != cfg.hflip: phases = phases + [{'from_step': meta['step'], 'hflip': cfg.hflip}]
         step, record = meta['step'], {**{k: meta[k] for k in record if k != 'phases'}, 'config': record['config'], 'phases': phases}
     t_start, t_ck, wall0 = time.time(), time.time(), record['wall_time_s']
@@ -402,11 +406,12 @@ def sample_quality(model, classifier, real:ImageSet, # real test images (the ref
     per_class = [(pred[labels == c] == c).float().mean().item() for c in range(K)]
     fd, floor = frechet_distance(f_gen, halves[0]), frechet_distance(halves[1], halves[0])
     means = torch.stack([real.images(real.indices(c)).mean(0) for c in range(K)])
-    return {'mirrored_share': mirrored_share(gen, labels, means),
-            'mirrored_share_real': mirrored_share(real.images(), real.y, means),'n_per_class': n_per_class, 'guidance_scale': guidance_scale, 'steps': steps, 'seed': seed,
+    return {'n_per_class': n_per_class, 'guidance_scale': guidance_scale, 'steps': steps, 'seed': seed,
             'accuracy': (pred == labels).float().mean().item(), 'per_class_accuracy': per_class,
             'worst_class_accuracy': min(per_class), 'frechet': fd, 'frechet_real_floor': floor,
-            'frechet_ratio': fd / floor if floor > 0 else float('inf'), 'sampling_s': t_gen}, gen
+            'frechet_ratio': fd / floor if floor > 0 else float('inf'), 'sampling_s': t_gen,
+            'mirrored_share': mirrored_share(gen, labels, means),
+            'mirrored_share_real': mirrored_share(real.images(), real.y, means)}, gen
 
 # %% ../nbs/03_generator.ipynb
 def save_classifier(net, path, record:dict):
@@ -439,7 +444,7 @@ def export_checkpoint(run_dir, out, data:ImageSet|None=None)->Path:
     load_checkpoint(run_dir/'checkpoint', model, ema, opt)
     rec = {k: meta[k] for k in ('config', 'data', 'data_fingerprint', 'space', 'latent_shape', 'params', 'wall_time_s')}
     rec['steps'] = meta['step']; rec['env'] = env_info()
-    rec['phases'] = meta.get('phases') or [{'from_step': 0, 'hflip': cfg.hflip}]
+    rec['phases'] = _phases(meta)
     return save_generator(out, ema.model, meta['classes'], meta['space'], rec)
 
 # %% ../nbs/03_generator.ipynb

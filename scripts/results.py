@@ -73,7 +73,7 @@ def full_rows(args, train, test):
         name = f"full-e{E}-seed{s}"
         if (out/f"{name}.json").exists(): continue
         r = evaluate(train, test, 'dc', runs=1, seed=s, epochs=E, progress=True, precision=args.precision,
-                     state_file=ROOT/'results'/'sets'/f"{name}.eval-state-{args.precision}.json")
+                     state_file=state_path(name, args.precision))
         rec = {'cell': name, 'accuracy': r['accs'][0], 'epochs': E, 'train': 'Fashion-MNIST train (60 000 images)',
                'eval': {k: r[k] for k in ('protocol', 'net', 'metric', 'precision', 'accs', 'wall_s', 'settings')},
                'command': f"python scripts/results.py --full --full_epochs {E} --precision {args.precision} --seeds {s}", 'env': env_info()}
@@ -97,9 +97,9 @@ def main():
     args = p.parse_args()
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
     train, test = load_fashion_mnist('train'), load_fashion_mnist('test')
+    if args.full: return full_rows(args, train, test)
     from mgd3.distill import load_pipeline, weights_hash
     current = weights_hash(load_pipeline(None))   # cells of generator methods made with other weights are stale
-    if args.full: return full_rows(args, train, test)
     if args.metrics_only:
         for f in sorted(out.glob('*.json')):
             rec = json.loads(f.read_text())
