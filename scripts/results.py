@@ -11,6 +11,7 @@ regenerable from the manifest settings).
   python scripts/results.py --ipcs 1 10 50 --methods dit mgd3_nostop mgd3 # the generator rows (needs the final model)
   python scripts/results.py --sweep lambda    # λ sweep at IPC 10 (seeds 0-2)
   python scripts/results.py --sweep stop_t    # t_stop sweep at IPC 10
+  python scripts/results.py --sweep cfg --methods dit mgd3   # CFG scale of the generator methods at IPC 10
   python scripts/results.py --metrics_only    # add diversity / representativeness / mode coverage to finished cells
   python scripts/results.py --full --full_epochs 20   # reference row: ConvNet-3 on all 60 000 training images
                                                       # (results/fmnist-full/full-e20-seed<i>.json)
@@ -38,6 +39,10 @@ def cells(args):
     elif args.sweep == 'stop_t':
         for st in [int(v) for v in args.values] if args.values else (0, 10, 20, 25, 30, 40, 50):
             for s in args.seeds: yield f"sweep-stop{st}-ipc10-seed{s}", dict(method='mgd3', stop_t=st, ipc=10, seed=s)
+    elif args.sweep == 'cfg':   # classifier-free guidance scale of the generator methods (the main cells are CFG 4)
+        for g in args.values or (1.5, 2.0, 3.0):
+            for m in [m for m in args.methods if m in ('dit', 'mgd3_nostop', 'mgd3')]:
+                for s in args.seeds: yield f"sweep-cfg{g:g}-{m}-ipc10-seed{s}", dict(**METHODS[m], guidance_scale=g, ipc=10, seed=s)
     else:
         for ipc in args.ipcs:
             for m in args.methods:
@@ -85,7 +90,7 @@ def main():
     p.add_argument('--ipcs', type=int, nargs='+', default=[1, 10, 50])
     p.add_argument('--methods', nargs='+', default=list(METHODS), choices=list(METHODS))
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    p.add_argument('--sweep', choices=['lambda', 'stop_t'])
+    p.add_argument('--sweep', choices=['lambda', 'stop_t', 'cfg'])
     p.add_argument('--values', type=float, nargs='+', help='with --sweep: only these values (default: all of the sweep)')
     p.add_argument('--epochs', type=int, default=None, help='evaluation epochs (default: the protocol\'s 1000)')
     p.add_argument('--out', default=str(ROOT/'results'/'fmnist'))
