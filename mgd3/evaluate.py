@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import MGD3Error, item_seed, get_device, atomic_json, atomic_write, cli, script, env_info, sync_device
 from .data import ImageSet, FMNIST_CLASSES, load_fashion_mnist, load_image_folder, safe_name
-from .generator import n_params
+from safetensors.torch import load_file
+from .generator import n_params, optimizer_tensors, restore_optimizer
 
 # %% auto 0
 __all__ = ['NETWORKS', 'FMNIST_STATS', 'IMAGENET_STATS', 'IMAGENET_PCA', 'PROTOCOLS', 'DEFAULT_NET', 'PRECISIONS', 'RESULT_KEYS',
@@ -420,16 +421,48 @@ class Trainer:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == 'bf16'): loss = self.loss(x, yb)
         self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step()
         return loss.detach()
+    def save(self, path, key:str, record:dict):
+        "Write all that the rest of the run depends on (weights, optimiser, every RNG) and `record` to one safetensors file, atomically."
+        from safetensors.torch import save
+        t = {f"net.{k}": v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()} | optimizer_tensors(self.opt)
+        t['rng.batches'] = self.gen.get_state()
+        t |= {f"rng.aug.{d}": g.get_state() for d, g in self.aug._gens.items()}
+        meta = dict(record, key=key, param_groups=self.opt.state_dict()['param_groups'],
+                    host_rng=self.rng.bit_generator.state, aug_host_rng=self.aug.rng.bit_generator.state)
+        atomic_write(path, save(t, metadata={'mgd3_run': _json.dumps(meta)}))
+    def load(self, path, key:str)->dict|None:
+        "Restore what `save` wrote if it was saved under `key`; its record, or None for a file of another run."
+        from safetensors import safe_open
+        try:
+            with safe_open(str(path), 'pt') as f: meta = _json.loads((f.metadata() or {}).get('mgd3_run', 'null'))
+            if not meta or meta.get('key') != key: return None
+            t = load_file(str(path))
+        except Exception as e: raise MGD3Error(f"cannot read the run checkpoint {path}: {e.__class__.__name__}; delete it to start the run again") from None
+        self.net.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('net.')})
+        restore_optimizer(self.opt, t, meta['param_groups'])
+        self.gen.set_state(t['rng.batches'])
+        for k, v in t.items():
+            if k.startswith('rng.aug.'): self.aug.gen(torch.device(k[8:])).set_state(v)
+        self.rng.bit_generator.state, self.aug.rng.bit_generator.state = meta['host_rng'], meta['aug_host_rng']
+        return meta
 
 # %% ../nbs/08_evaluate.ipynb
 def train_and_test(net:nn.Module, train_x, train_y, test_x, test_y, rc:Recipe, mean, std, size:int, seed:int=0,
-                   teacher=None, progress:bool=True, desc:str='train', precision:str='fp32')->dict:
+                   teacher=None, progress:bool=True, desc:str='train', precision:str='fp32',
+                   checkpoint=None, # safetensors file for the run in progress: resumed from when it holds `checkpoint_key`
+                   checkpoint_key:str='', # what identifies this run (data, recipe, seed); a file with another key is ignored
+                   checkpoint_every_s:float=300.0, # seconds between checkpoints (written at the end of an epoch)
+                  )->dict:
     "Train `net` on uint8 `train_x` under `rc`, test on `test_x` (all on the net's device); accuracies in %."
     tr = Trainer(net, rc, mean, std, size, seed, teacher, precision)
     n, bs, dev = len(train_x), min(rc.batch_size, len(train_x)), tr.device
-    history, loss, t0 = [], None, time.time()
+    history, loss, start, prior_s = [], None, 0, 0.0
+    if checkpoint is not None and Path(checkpoint).exists() and (rec := tr.load(checkpoint, checkpoint_key)) is not None:
+        start, prior_s, history = rec['epoch'], rec['train_s'], [tuple(h) for h in rec['history']]
+        loss = torch.tensor(rec['loss'])
+    t0 = saved = time.time(); t0 -= prior_s
     every = max(1, rc.epochs // 100)
-    bar = tqdm(range(rc.epochs), desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
+    bar = tqdm(range(start, rc.epochs), initial=start, total=rc.epochs, desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
     for e in bar:
         tr.start_epoch(e)
         for idx in torch.randperm(n, generator=tr.gen, device=dev).split(bs): loss = tr.step(train_x[idx], train_y[idx])
@@ -437,13 +470,16 @@ def train_and_test(net:nn.Module, train_x, train_y, test_x, test_y, rc:Recipe, m
         if test_x is not None and rc.eval_every and done % rc.eval_every == 0 and done >= rc.eval_from and done < rc.epochs:
             history.append((done, accuracy(net, test_x, test_y, tr.mean, tr.std, size)))
         if progress and (e % every == 0 or done == rc.epochs): bar.set_postfix(loss=f"{loss.item():.3f}")
+        if checkpoint is not None and done < rc.epochs and time.time() - saved >= checkpoint_every_s:
+            tr.save(checkpoint, checkpoint_key, dict(epoch=done, train_s=time.time() - t0, history=history, loss=loss.item()))
+            saved = time.time()
     bar.close()
     if dev.type == 'cuda': torch.cuda.synchronize(dev)
     train_s = time.time() - t0
     final = accuracy(net, test_x, test_y, tr.mean, tr.std, size) if test_x is not None else None
     if final is not None: history.append((rc.epochs, final))
     return dict(final=final, best=max((a for _, a in history), default=None), history=history,
-                loss=None if loss is None else loss.item(), train_s=train_s, test_s=time.time() - t0 - train_s)
+                loss=None if loss is None else loss.item(), train_s=train_s, test_s=time.time() - t0 - train_s, resumed_from=start)
 
 # %% ../nbs/08_evaluate.ipynb
 def train_teacher(real:ImageSet, net:str, epochs:int=20, size:int|None=None, mean=None, std=None,
@@ -503,6 +539,7 @@ def evaluate(train:ImageSet|list, # the distilled set, or one set per distillati
              teacher=None, # soft protocol: a trained `nn.Module`, or an `ImageSet` of real images to train one on
              teacher_epochs:int=20,
              precision:str='fp32', # 'bf16': train under bf16 autocast (faster on CPUs with AVX-512 BF16 / AMX and on GPUs); 'auto': bf16 where supported
+             checkpoint_minutes:float=5.0, # with `state_file`: checkpoint the run in progress this often
             )->dict:
     "Train `runs` fresh networks on the distilled set(s) with `protocol` and test them; accuracies in %."
     if protocol not in PROTOCOLS: raise MGD3Error(f"unknown protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
@@ -537,17 +574,22 @@ def evaluate(train:ImageSet|list, # the distilled set, or one set per distillati
         done = st.get('runs', {})
     test_x, test_y = test.x.to(dev), test.y.to(dev)
     for i in range(runs):
-        if str(i) in done: continue
+        ck = Path(f"{state_file}.run{i}.safetensors") if state_file is not None else None
+        if str(i) in done:
+            if ck is not None: ck.unlink(missing_ok=True)
+            continue
         ts = trains[i % len(trains)]
         torch.manual_seed(seed + i)
         model = get_network(net, ts.shape[0], test.num_classes, size).to(dev)
-        t0 = time.time()
         r = train_and_test(model, ts.x.to(dev), ts.y.to(dev), test_x, test_y, rc, mean, std, size, seed + i,
-                           teacher_mod, progress, desc=f"run {i+1}/{runs}", precision=precision)
+                           teacher_mod, progress, desc=f"run {i+1}/{runs}", precision=precision, checkpoint=ck,
+                           checkpoint_key=_json.dumps(dict(settings=settings, run=i), sort_keys=True),
+                           checkpoint_every_s=60 * checkpoint_minutes)
         done[str(i)] = dict(run=i, seed=seed + i, train=ts.name, train_index=i % len(trains), acc=r[rc.report],
-                            final=r['final'], best=r['best'], history=r['history'], loss=r['loss'],
-                            train_s=r['train_s'], wall_s=time.time() - t0)
+                            final=r['final'], best=r['best'], history=r['history'], loss=r['loss'], train_s=r['train_s'],
+                            wall_s=r['train_s'] + r['test_s'], resumed_from=r['resumed_from'])  # times include the part before a resume
         if state_file is not None: atomic_json(state_file, dict(settings=settings, runs=done))
+        if ck is not None: ck.unlink(missing_ok=True)
         del model
     recs = [done[str(i)] for i in range(runs)]
     accs = [r['acc'] for r in recs]
@@ -622,10 +664,11 @@ def mgd3_eval(dirs:Param("distilled ImageFolder(s), DIR/<class>/<NNN>.png; run i
               test:Param("ImageFolder of real test images with the same class folders (default: Fashion-MNIST test)", str)=None,
               size:Param("resize train and test images to N px", int)=None,
               device:Param("cpu, cuda, mps (default: best available)", str)=None,
-              resume:Param("skip runs already recorded beside --json (in JSON.state)", store_true)=False,
+              resume:Param("skip runs already recorded beside --json (in JSON.state) and continue an interrupted run from its checkpoint", store_true)=False,
               teacher:Param("soft protocol: ImageFolder of real training images for the teacher (default: Fashion-MNIST train)", str)=None,
               teacher_epochs:Param("soft protocol: teacher training epochs", int)=20,
-              precision:Param("fp32, bf16 (autocast: faster on CPUs with AVX-512 BF16 and on GPUs), or auto (bf16 where supported)", str)='fp32'):
+              precision:Param("fp32, bf16 (autocast: faster on CPUs with AVX-512 BF16 and on GPUs), or auto (bf16 where supported)", str)='fp32',
+              checkpoint_minutes:Param("with --json: checkpoint the run in progress this often (JSON.state.runI.safetensors)", float)=5.0):
     "Train and test evaluation networks on a distilled ImageFolder; print each run's accuracy and mean ± std."
     if protocol not in PROTOCOLS: raise MGD3Error(f"unknown --protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
     if net is not None and net not in NETWORKS: raise MGD3Error(f"unknown --net {net!r}: choose one of {', '.join(NETWORKS)}")
@@ -633,6 +676,7 @@ def mgd3_eval(dirs:Param("distilled ImageFolder(s), DIR/<class>/<NNN>.png; run i
     if epochs is not None and epochs < 1: raise MGD3Error(f"--epochs must be positive, got {epochs}")
     if precision not in (*PRECISIONS, 'auto'): raise MGD3Error(f"unknown --precision {precision!r}: choose one of {', '.join(PRECISIONS)} or auto")
     if resume and json is None: raise MGD3Error("--resume needs --json FILE: finished runs are recorded in FILE.state")
+    if checkpoint_minutes < 0: raise MGD3Error(f"--checkpoint_minutes must not be negative, got {checkpoint_minutes:g}")
     dirs = list(dirs)
     trains = _load_distilled(dirs, size)
     names = trains[0].classes
@@ -650,8 +694,9 @@ def mgd3_eval(dirs:Param("distilled ImageFolder(s), DIR/<class>/<NNN>.png; run i
     state = None
     if json is not None:
         state = Path(str(json) + '.state')
-        if not resume and state.exists(): state.unlink()
-    res = evaluate(trains, tst, protocol, net, runs, epochs, seed, device, True, state, size, tch, teacher_epochs, precision)
+        if not resume:
+            for f in [state, *state.parent.glob(state.name + '.run*.safetensors')]: f.unlink(missing_ok=True)
+    res = evaluate(trains, tst, protocol, net, runs, epochs, seed, device, True, state, size, tch, teacher_epochs, precision, checkpoint_minutes)
     for r in res['runs']:
         extra = f" (final {r['final']:.2f}%)" if res['metric'] == 'best' else ''
         print(f"run {r['run']+1}: {r['acc']:.2f}%{extra}  [{r['train']}, seed {r['seed']}, {r['wall_s']:.1f} s]")

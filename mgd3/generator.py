@@ -19,10 +19,11 @@ from .latents import LatentSpace, IdentitySpace, VAESpace
 
 # %% auto 0
 __all__ = ['DIT_PRESETS', 'dit_scheduler', 'make_dit', 'n_params', 'drop_labels', 'normal_kl', 'discretized_gaussian_loglik',
-           'Diffusion', 'hybrid_loss', 'cfg_output', 'sample_dit', 'EMA', 'save_checkpoint', 'checkpoint_record',
-           'load_checkpoint', 'TrainConfig', 'train_dit', 'save_generator', 'load_generator', 'RefClassifier',
-           'train_classifier', 'classify', 'frechet_distance', 'mirrored_share', 'sample_quality', 'save_classifier',
-           'load_ref_classifier', 'export_checkpoint', 'shipped_model_dir', 'mgd3_pretrain']
+           'Diffusion', 'hybrid_loss', 'cfg_output', 'sample_dit', 'EMA', 'optimizer_tensors', 'restore_optimizer',
+           'save_checkpoint', 'checkpoint_record', 'load_checkpoint', 'TrainConfig', 'train_dit', 'save_generator',
+           'load_generator', 'RefClassifier', 'train_classifier', 'classify', 'frechet_distance', 'mirrored_share',
+           'sample_quality', 'save_classifier', 'load_ref_classifier', 'export_checkpoint', 'shipped_model_dir',
+           'mgd3_pretrain']
 
 # %% ../nbs/03_generator.ipynb
 def dit_scheduler(num_train_timesteps:int=1000)->DDPMScheduler:
@@ -160,18 +161,27 @@ class EMA:
         for e, p in zip(self.model.parameters(), model.parameters()): e.lerp_(p.detach(), 1 - d)
 
 # %% ../nbs/03_generator.ipynb
-def _opt_tensors(opt)->dict:
-    sd = opt.state_dict(); out = {}
-    for i, st in sd['state'].items():
-        for k, v in st.items(): out[f"opt.{i}.{k}"] = torch.as_tensor(v).clone()
+def optimizer_tensors(opt, prefix:str='opt.')->dict:
+    "An optimizer's per-parameter state as named CPU tensors (`{prefix}{param index}.{name}`), for a safetensors file."
+    out = {}
+    for i, st in opt.state_dict()['state'].items():
+        for k, v in st.items(): out[f"{prefix}{i}.{k}"] = torch.as_tensor(v).detach().cpu().clone().contiguous()
     return out
+
+def restore_optimizer(opt, tensors:dict, param_groups:list, prefix:str='opt.'):
+    "Load what `optimizer_tensors` wrote (plus the JSON-able `param_groups`) back into `opt`."
+    state = {}
+    for k, v in tensors.items():
+        if k.startswith(prefix):
+            i, name = k[len(prefix):].split('.', 1); state.setdefault(int(i), {})[name] = v
+    opt.load_state_dict({'state': state, 'param_groups': param_groups})
 
 def save_checkpoint(path, model, ema:EMA, opt, step:int, meta:dict)->Path:
     "Write `path.safetensors` and `path.json` atomically (safetensors + JSON only)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     t = {f"model.{k}": v.contiguous() for k, v in model.state_dict().items()}
     t |= {f"ema.{k}": v.contiguous() for k, v in ema.model.state_dict().items()}
-    t |= _opt_tensors(opt)
+    t |= optimizer_tensors(opt)
     rec = {**meta, 'step': step, 'ema_updates': ema.updates, 'param_groups': opt.state_dict()['param_groups']}
     tmp = path.with_name(path.name + '.safetensors.tmp'); save_file(t, tmp, metadata={'mgd3': json.dumps(rec)})
     tmp.replace(path.with_suffix('.safetensors'))
@@ -194,11 +204,7 @@ def load_checkpoint(path, model, ema:EMA, opt)->dict:
     except Exception as e: raise MGD3Error(f"cannot read checkpoint {path}: {e.__class__.__name__}") from None
     model.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith('model.')})
     ema.model.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('ema.')}); ema.updates = meta['ema_updates']
-    state = {}
-    for k, v in t.items():
-        if k.startswith('opt.'):
-            _, i, name = k.split('.', 2); state.setdefault(int(i), {})[name] = v
-    opt.load_state_dict({'state': state, 'param_groups': meta['param_groups']})
+    restore_optimizer(opt, t, meta['param_groups'])
     return meta
 
 # %% ../nbs/03_generator.ipynb

@@ -352,3 +352,24 @@ def test_eval_resume_skips_finished_runs(fork_cli, tiny, tmp_path):
     # without --resume the state is discarded and every run is trained again
     r = fork_cli('mgd3_eval', *args); assert r.returncode == 0, r.stderr
     assert json.loads(j.read_text())['accs'] == accs
+
+def test_eval_resumes_a_killed_run(fork_cli, tiny, tmp_path):
+    "SIGKILL in the middle of a run, then --resume: it continues from the run checkpoint and ends where an uninterrupted run ends."
+    x, y, names = tiny_images(n_per_class=3, num_classes=3, size=8, seed=5)
+    save_image_folder(ImageSet(to_uint8(x), y, names), tmp_path/'test')
+    j, ck = tmp_path/'eval.json', tmp_path/'eval.json.state.run0.safetensors'
+    args = [tiny/'data', '--test', tmp_path/'test', '--epochs', '400', '--runs', '1', '--device', 'cpu', '--json', j, '--checkpoint_minutes', '0']
+    for _ in range(3):
+        p = subprocess.Popen([script('mgd3_eval'), *map(str, args)], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: p.poll() is not None or ck.exists(), timeout=300)
+        p.send_signal(signal.SIGKILL); p.wait()
+        if p.returncode == -signal.SIGKILL and ck.exists() and not j.exists(): break
+    else: pytest.fail('the evaluation always finished before it could be killed')
+    r = fork_cli('mgd3_eval', *args, '--resume'); assert r.returncode == 0, r.stderr
+    resumed = json.loads(j.read_text())['runs'][0]
+    assert 0 < resumed['resumed_from'] < 400 and not ck.exists()
+    # without --resume the run starts again from epoch 0, and ends with the same loss and accuracy
+    r = fork_cli('mgd3_eval', *args); assert r.returncode == 0, r.stderr
+    fresh = json.loads(j.read_text())['runs'][0]
+    assert fresh['resumed_from'] == 0 and (fresh['loss'], fresh['acc']) == (resumed['loss'], resumed['acc'])
+    assert_clean_error(fork_cli('mgd3_eval', *args[:-1], '-1'), '--checkpoint_minutes must not be negative')
