@@ -21,9 +21,9 @@ from .latents import LatentSpace, IdentitySpace, VAESpace
 __all__ = ['DIT_PRESETS', 'dit_scheduler', 'make_dit', 'n_params', 'drop_labels', 'normal_kl', 'discretized_gaussian_loglik',
            'Diffusion', 'hybrid_loss', 'cfg_output', 'sample_dit', 'EMA', 'optimizer_tensors', 'restore_optimizer',
            'save_checkpoint', 'checkpoint_record', 'load_checkpoint', 'TrainConfig', 'train_dit', 'save_generator',
-           'load_generator', 'RefClassifier', 'train_classifier', 'classify', 'frechet_distance', 'mirrored_share',
-           'sample_quality', 'save_classifier', 'load_ref_classifier', 'export_checkpoint', 'shipped_model_dir',
-           'mgd3_pretrain']
+           'load_generator', 'RefClassifier', 'train_classifier', 'classify', 'frechet_distance', 'spread_ratio',
+           'mirrored_share', 'sample_quality', 'save_classifier', 'load_ref_classifier', 'export_checkpoint',
+           'shipped_model_dir', 'mgd3_pretrain']
 
 # %% ../nbs/03_generator.ipynb
 def dit_scheduler(num_train_timesteps:int=1000)->DDPMScheduler:
@@ -376,6 +376,18 @@ def frechet_distance(f1:torch.Tensor, f2:torch.Tensor)->float:
     return float(((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * cross)
 
 # %% ../nbs/03_generator.ipynb
+def spread_ratio(f_gen:torch.Tensor, y_gen:torch.Tensor, # generated images' features and labels
+                 f_real:torch.Tensor, y_real:torch.Tensor, # real images' features and labels
+                 num_classes:int)->list:
+    "Per class: tr Cov(generated features) / tr Cov(real features); NaN for a class with fewer than 2 of either."
+    out = []
+    for c in range(num_classes):
+        a, b = f_gen[y_gen == c].double(), f_real[y_real == c].double()
+        if len(a) < 2 or len(b) < 2: out.append(float('nan')); continue
+        out.append((torch.cov(a.T).trace() / torch.cov(b.T).trace()).item())
+    return out
+
+# %% ../nbs/03_generator.ipynb
 def mirrored_share(images:torch.Tensor, labels:torch.Tensor, means:torch.Tensor)->list:
     "Per class: share of `images` closer to the mirrored class mean (`means[c].flip(-1)`) than to `means[c]`."
     out = []
@@ -404,7 +416,7 @@ def sample_quality(model, classifier, real:ImageSet, # real test images (the ref
     t_gen = time.time() - t0
     pred, f_gen = classify(classifier, gen)
     g = torch.Generator().manual_seed(seed)
-    halves = []
+    halves, y_half = [], torch.arange(K).repeat_interleave(n_per_class)
     for h in range(2):  # two disjoint real sets with n_per_class images per class
         idx = torch.cat([real.indices(c)[torch.randperm(len(real.indices(c)), generator=torch.Generator().manual_seed(seed + c))]
                          [h*n_per_class:(h+1)*n_per_class] for c in range(K)])
@@ -416,6 +428,8 @@ def sample_quality(model, classifier, real:ImageSet, # real test images (the ref
             'accuracy': (pred == labels).float().mean().item(), 'per_class_accuracy': per_class,
             'worst_class_accuracy': min(per_class), 'frechet': fd, 'frechet_real_floor': floor,
             'frechet_ratio': fd / floor if floor > 0 else float('inf'), 'sampling_s': t_gen,
+            'spread_ratio': spread_ratio(f_gen, labels, halves[0], y_half, K),
+            'spread_ratio_real': spread_ratio(halves[1], y_half, halves[0], y_half, K),
             'mirrored_share': mirrored_share(gen, labels, means),
             'mirrored_share_real': mirrored_share(real.images(), real.y, means)}, gen
 

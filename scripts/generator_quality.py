@@ -36,7 +36,7 @@ q['classifier_test_accuracy'] = crec['test_accuracy']
 q['model_steps'] = info.get('record', {}).get('steps')
 q['command'] = f"python scripts/generator_quality.py --n_per_class {a.n_per_class} --guidance_scale {a.guidance_scale:g}" + (f" --model {a.model}" if a.model else '') \
     + (f" --variance {a.variance}" if a.variance != 'learned_range' else '') + (' --clip' if a.clip else '')
-LISTS = ('per_class_accuracy', 'mirrored_share', 'mirrored_share_real')
+LISTS = ('per_class_accuracy', 'mirrored_share', 'mirrored_share_real', 'spread_ratio', 'spread_ratio_real')
 print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in q.items() if k not in LISTS}, indent=1))
 for k in LISTS: print(f"{k} per class:", [round(v, 3) for v in q[k]])
 if not a.no_write:
