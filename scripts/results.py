@@ -4,8 +4,9 @@ ConvNet-3 under the DC/DSA protocol (1000 epochs), one run per (IPC, method, see
 distillation seed (run i trains on the set of seed i, as the paper does).
 
 Each finished cell is written to results/fmnist/<cell>.json (committed); cells with a JSON are skipped, so the
-script can be stopped at any time and re-run to continue. Distilled sets go to results/sets/ (not committed;
-regenerable from the manifest settings).
+script can be stopped at any time and re-run to continue: a cell in progress continues from its distillation
+manifest and from the evaluation run's checkpoint (written every 5 minutes beside its state file), so a stop loses
+at most a few minutes. Distilled sets go to results/sets/ (not committed; regenerable from the manifest settings).
 
   python scripts/results.py --ipcs 1 10 --methods random kmeans_real      # the real-image baselines
   python scripts/results.py --ipcs 1 10 50 --methods dit mgd3_nostop mgd3 # the generator rows (needs the final model)
