@@ -513,7 +513,6 @@ def _teacher(teacher, trains, test, net, size, mean, std, epochs, dev, seed, sta
     key = _json.dumps(desc, sort_keys=True)
     if path is not None and path.exists():
         from safetensors import safe_open
-        from safetensors.torch import load_file
         with safe_open(str(path), 'pt') as f: meta = f.metadata() or {}
         if meta.get('mgd3_teacher') == key:
             t = get_network(net, test.shape[0], test.num_classes, size); t.load_state_dict(load_file(str(path)))

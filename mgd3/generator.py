@@ -22,8 +22,8 @@ __all__ = ['DIT_PRESETS', 'dit_scheduler', 'make_dit', 'n_params', 'drop_labels'
            'Diffusion', 'hybrid_loss', 'cfg_output', 'sample_dit', 'EMA', 'optimizer_tensors', 'restore_optimizer',
            'save_checkpoint', 'checkpoint_record', 'load_checkpoint', 'TrainConfig', 'train_dit', 'save_generator',
            'load_generator', 'RefClassifier', 'train_classifier', 'classify', 'frechet_distance', 'spread_ratio',
-           'mirrored_share', 'sample_quality', 'save_classifier', 'load_ref_classifier', 'export_checkpoint',
-           'shipped_model_dir', 'mgd3_pretrain']
+           'mirrored_share', 'real_halves', 'sample_quality', 'save_classifier', 'load_ref_classifier',
+           'export_checkpoint', 'shipped_model_dir', 'mgd3_pretrain']
 
 # %% ../nbs/03_generator.ipynb
 def dit_scheduler(num_train_timesteps:int=1000)->DDPMScheduler:
@@ -399,6 +399,13 @@ def mirrored_share(images:torch.Tensor, labels:torch.Tensor, means:torch.Tensor)
     return out
 
 # %% ../nbs/03_generator.ipynb
+def real_halves(real:ImageSet, n_per_class:int, seed:int=0)->list:
+    "Two disjoint float image sets of `n_per_class` real images per class each, in class order (labels `arange(K).repeat_interleave(n)`)."
+    perms = [real.indices(c)[torch.randperm(len(real.indices(c)), generator=torch.Generator().manual_seed(seed + c))]
+             for c in range(real.num_classes)]
+    return [real.images(torch.cat([p[h*n_per_class:(h+1)*n_per_class] for p in perms])) for h in range(2)]
+
+# %% ../nbs/03_generator.ipynb
 def sample_quality(model, classifier, real:ImageSet, # real test images (the reference distribution)
                    n_per_class:int=100, guidance_scale:float=4.0, steps:int=50, seed:int=0,
                    batch_size:int=250, progress:bool=True, space:LatentSpace|None=None,
@@ -415,12 +422,7 @@ def sample_quality(model, classifier, real:ImageSet, # real test images (the ref
     gen = to_float(to_uint8(gen))  # quantise like a saved PNG
     t_gen = time.time() - t0
     pred, f_gen = classify(classifier, gen)
-    g = torch.Generator().manual_seed(seed)
-    halves, y_half = [], torch.arange(K).repeat_interleave(n_per_class)
-    for h in range(2):  # two disjoint real sets with n_per_class images per class
-        idx = torch.cat([real.indices(c)[torch.randperm(len(real.indices(c)), generator=torch.Generator().manual_seed(seed + c))]
-                         [h*n_per_class:(h+1)*n_per_class] for c in range(K)])
-        halves.append(classify(classifier, real.images(idx))[1])
+    halves, y_half = [classify(classifier, x)[1] for x in real_halves(real, n_per_class, seed)], labels
     per_class = [(pred[labels == c] == c).float().mean().item() for c in range(K)]
     fd, floor = frechet_distance(f_gen, halves[0]), frechet_distance(halves[1], halves[0])
     means = torch.stack([real.images(real.indices(c)).mean(0) for c in range(K)])

@@ -9,14 +9,13 @@ ratio: if invisible pixel noise already costs several times the floor, a large r
 import argparse
 import torch, torch.nn.functional as F
 from mgd3.data import load_fashion_mnist, to_float, to_uint8
-from mgd3.generator import load_ref_classifier, classify, frechet_distance
+from mgd3.generator import load_ref_classifier, classify, frechet_distance, real_halves
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument('--n_per_class', type=int, default=100); p.add_argument('--seed', type=int, default=0)
 a = p.parse_args()
-clf, _ = load_ref_classifier(); test = load_fashion_mnist('test'); n, K = a.n_per_class, test.num_classes
-halves = [test.images(torch.cat([test.indices(c)[torch.randperm(len(test.indices(c)), generator=torch.Generator().manual_seed(a.seed + c))]
-                                 [h*n:(h+1)*n] for c in range(K)])) for h in range(2)]
+clf, _ = load_ref_classifier(); test = load_fashion_mnist('test'); n = a.n_per_class
+halves = real_halves(test, n, a.seed)
 f0 = classify(clf, halves[0])[1]
 def fd(x): return frechet_distance(classify(clf, to_float(to_uint8(x.clamp(-1, 1))))[1], f0)
 x, g = halves[1], torch.Generator().manual_seed(a.seed + 1)
