@@ -1,0 +1,85 @@
+#!/usr/bin/env python
+"""Choose the Fashion-MNIST generator's size and recipe by measurement, at matched training time.
+
+Each candidate (a change of the shipped `fmnist` preset or its learning rate) is trained from scratch for the same
+wall-clock budget on this machine: its speed is measured on a few steps first, the step count is fixed from it and
+recorded, and training runs with checkpoints (re-running the command resumes). Then its EMA model is judged like the
+shipped one (sample_quality: reference-classifier accuracy and Fréchet ratio) at CFG 4 and CFG 2.
+One JSON per candidate in results/recipe-search/; run directories in runs/recipe-search/.
+
+  python scripts/recipe_search.py --candidates p4-L6 p4-L8 --minutes 35     # one process per core, each its own list
+  python scripts/recipe_search.py --list
+"""
+import argparse, json, time
+from dataclasses import asdict
+from pathlib import Path
+import torch
+from mgd3.core import atomic_json, env_info
+from mgd3.data import load_fashion_mnist
+from mgd3.generator import (TrainConfig, make_dit, n_params, train_dit, hybrid_loss, Diffusion, dit_scheduler,
+                            _step_batch, load_ref_classifier, sample_quality)
+
+ROOT = Path(__file__).resolve().parent.parent
+CANDIDATES = {  # name: (make_dit overrides of the fmnist preset, TrainConfig changes)
+    'p4-L8':        ({}, {}),                                       # the shipped design: patch 4, 8 blocks, width 128
+    'p4-L6':        ({'num_layers': 6}, {}),                        # the issue's 2.1M-parameter scale
+    'p4-L8-w192':   ({'num_attention_heads': 6}, {}),               # wider: 6 heads of 32
+    'p2-L4':        ({'patch_size': 2, 'num_layers': 4}, {}),       # 196 tokens instead of 49
+    'p4-L8-lr1e-3': ({}, {'lr': 1e-3}),
+}
+p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p.add_argument('--candidates', nargs='+', default=list(CANDIDATES))
+p.add_argument('--minutes', type=float, default=35.0, help='training wall-clock budget per candidate')
+p.add_argument('--n_per_class', type=int, default=50, help='samples per class for the quality check')
+p.add_argument('--guidance_scales', type=float, nargs='+', default=[4.0, 2.0])
+p.add_argument('--out', default=str(ROOT/'results'/'recipe-search'))
+p.add_argument('--runs', default=str(ROOT/'runs'/'recipe-search'))
+p.add_argument('--list', action='store_true', help='print the candidates and their sizes, then stop')
+a = p.parse_args()
+bad = [c for c in a.candidates if c not in CANDIDATES]
+if bad: raise SystemExit(f"error: unknown candidate {bad[0]!r}; choose from {', '.join(CANDIDATES)}")
+if a.minutes <= 0: raise SystemExit(f"error: --minutes must be positive, got {a.minutes}")
+if a.list:
+    for c, (o, t) in CANDIDATES.items(): print(f"{c:14s} {n_params(make_dit('fmnist', **o))/1e6:.2f}M parameters  {o} {t}")
+    raise SystemExit(0)
+train, test = load_fashion_mnist('train'), load_fashion_mnist('test')
+clf, _ = load_ref_classifier()
+out, runs = Path(a.out), Path(a.runs); out.mkdir(parents=True, exist_ok=True); runs.mkdir(parents=True, exist_ok=True)
+
+def seconds_per_step(overrides, cfg, n=10):
+    "Time n training steps of a fresh model (after two warm-up steps), the way train_dit takes them."
+    model = make_dit('fmnist', **overrides).eval(); opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
+    diff, z = Diffusion(dit_scheduler()), train.images()
+    for i in range(n + 2):
+        if i == 2: t0 = time.time()
+        r = hybrid_loss(model, diff, *_step_batch(z, train.y, cfg, i, train.num_classes))
+        opt.zero_grad(); r['loss'].backward(); opt.step()
+    return (time.time() - t0) / n
+
+for c in a.candidates:
+    res = out/f'{c}.json'
+    if res.exists(): print(f"{c}: done ({res})"); continue
+    overrides, changes = CANDIDATES[c]
+    plan_f = runs/f'{c}.plan.json'
+    if plan_f.exists(): plan = json.loads(plan_f.read_text())  # a resumed run keeps its step count
+    else:
+        base = TrainConfig(**changes)
+        sps = seconds_per_step(overrides, base)
+        plan = {'seconds_per_step': sps, 'steps': max(1, int(a.minutes * 60 / sps)), 'minutes': a.minutes}
+        atomic_json(plan_f, plan)
+    cfg = TrainConfig(**{**changes, 'steps': plan['steps'], 'ckpt_minutes': 5.0})
+    print(f"{c}: {plan['steps']} steps at {plan['seconds_per_step']:.2f} s/step ({a.minutes:g} min)", flush=True)
+    model = make_dit('fmnist', **overrides)
+    rdir = runs/c
+    ema, rec = train_dit(train, rdir, cfg, resume=(rdir/'checkpoint.json').exists(), model=model)
+    quality = {}
+    for g in a.guidance_scales:
+        q, _ = sample_quality(ema, clf, test, a.n_per_class, g, 50, 0)
+        quality[f'cfg{g:g}'] = {k: q[k] for k in ('accuracy', 'worst_class_accuracy', 'frechet', 'frechet_real_floor', 'frechet_ratio')}
+        quality[f'cfg{g:g}']['mean_spread_ratio'] = sum(q['spread_ratio']) / len(q['spread_ratio'])
+        print(f"  CFG {g:g}: accuracy {100*q['accuracy']:.1f} % (worst {100*q['worst_class_accuracy']:.0f} %), "
+              f"Fréchet {q['frechet']:.3f} = {q['frechet_ratio']:.1f}x floor, spread {quality[f'cfg{g:g}']['mean_spread_ratio']:.2f}", flush=True)
+    atomic_json(res, {'candidate': c, 'overrides': overrides, 'config': asdict(cfg), 'params': n_params(ema), 'plan': plan,
+                      'steps': rec['steps'], 'wall_time_s': rec['wall_time_s'], 'final_mse': rec['log'][-1]['mse'] if rec['log'] else None,
+                      'quality': quality, 'n_per_class': a.n_per_class,
+                      'command': f"python scripts/recipe_search.py --candidates {c} --minutes {a.minutes:g}", 'env': env_info()})
