@@ -10,14 +10,12 @@ One JSON per candidate in results/recipe-search/; run directories in runs/recipe
   python scripts/recipe_search.py --candidates p4-L6 p4-L8 --minutes 35     # one process per core, each its own list
   python scripts/recipe_search.py --list
 """
-import argparse, json, time
+import argparse, json, tempfile
 from dataclasses import asdict
 from pathlib import Path
-import torch
 from mgd3.core import atomic_json, env_info
 from mgd3.data import load_fashion_mnist
-from mgd3.generator import (TrainConfig, make_dit, n_params, train_dit, hybrid_loss, Diffusion, dit_scheduler,
-                            _step_batch, load_ref_classifier, sample_quality)
+from mgd3.generator import TrainConfig, make_dit, n_params, train_dit, load_ref_classifier, sample_quality
 
 ROOT = Path(__file__).resolve().parent.parent
 CANDIDATES = {  # name: (make_dit overrides of the fmnist preset, TrainConfig changes)
@@ -46,15 +44,11 @@ train, test = load_fashion_mnist('train'), load_fashion_mnist('test')
 clf, _ = load_ref_classifier()
 out, runs = Path(a.out), Path(a.runs); out.mkdir(parents=True, exist_ok=True); runs.mkdir(parents=True, exist_ok=True)
 
-def seconds_per_step(overrides, cfg, n=10):
-    "Time n training steps of a fresh model (after two warm-up steps), the way train_dit takes them."
-    model = make_dit('fmnist', **overrides).eval(); opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
-    diff, z = Diffusion(dit_scheduler()), train.images()
-    for i in range(n + 2):
-        if i == 2: t0 = time.time()
-        r = hybrid_loss(model, diff, *_step_batch(z, train.y, cfg, i, train.num_classes))
-        opt.zero_grad(); r['loss'].backward(); opt.step()
-    return (time.time() - t0) / n
+def seconds_per_step(overrides, cfg, n=12):
+    "Wall time per step of a short `train_dit` run of a fresh model (in a throw-away directory)."
+    with tempfile.TemporaryDirectory() as d:
+        _, rec = train_dit(train, d, TrainConfig(**{**asdict(cfg), 'steps': n}), model=make_dit('fmnist', **overrides), progress=False)
+    return rec['wall_time_s'] / n
 
 for c in a.candidates:
     res = out/f'{c}.json'
