@@ -101,7 +101,9 @@ class Diffusion:
         frac = (v + 1) / 2
         return frac * self._g(self.log_betas, t, v) + (1 - frac) * self._g(self.post_logvar, t, v)
 
-def hybrid_loss(model, diffusion:Diffusion, x0, y, t, noise)->dict:
+def hybrid_loss(model, diffusion:Diffusion, x0, y, t, noise,
+                vlb_weight:float=1.0, # 1: DiT's loss; 0: L_simple only (ε-only, the σ channels get no gradient)
+               )->dict:
     "DiT's training loss for learned sigma: L_simple + L_vlb (bits/dim), per batch mean; also returns both terms."
     C = x0.shape[1]
     xt = diffusion.q_sample(x0, t, noise)
@@ -114,7 +116,7 @@ def hybrid_loss(model, diffusion:Diffusion, x0, y, t, noise)->dict:
     kl = normal_kl(mean_q, logvar_q, mean_p, logvar_p).mean(dim=(1, 2, 3)) / math.log(2)
     nll = -discretized_gaussian_loglik(x0, mean_p, 0.5 * logvar_p).mean(dim=(1, 2, 3)) / math.log(2)
     vb = torch.where(t == 0, nll, kl)
-    return {'loss': (mse + vb).mean(), 'mse': mse.mean(), 'vb': vb.mean()}
+    return {'loss': (mse + vlb_weight * vb).mean(), 'mse': mse.mean(), 'vb': vb.mean()}
 
 # %% ../nbs/03_generator.ipynb
 def cfg_output(model, x, t, y, guidance_scale:float=4.0, null_label:int|None=None)->torch.Tensor:
@@ -222,6 +224,7 @@ class TrainConfig:
     hflip: bool = False # mirror training images at random (natural images; not aligned ones like Fashion-MNIST)
     seed: int = 0
     ckpt_minutes: float = 5.0
+    vlb_weight: float = 1.0 # 0 trains ε only (DDPM's L_simple); sample such a model with a fixed-variance scheduler
 
 def _phases(meta:dict)->list:
     "The flip phases of a checkpoint record; records older than phases had one phase with their config's `hflip`."
@@ -267,7 +270,7 @@ def train_dit(data:ImageSet, # training images with labels
     step = 0
     if resume and has_ck:
         meta = checkpoint_record(ck)  # compare the settings before loading weights of another shape
-        changed = [k for k in record['config'] if k not in ('steps', 'ckpt_minutes', 'hflip') and meta['config'].get(k) != record['config'][k]]
+        changed = [k for k in record['config'] if k not in ('steps', 'ckpt_minutes', 'hflip') and meta['config'].get(k, getattr(TrainConfig, k)) != record['config'][k]]
         if changed or meta['data_fingerprint'] != record['data_fingerprint']:
             what = f"options {', '.join('--' + k if k in ('preset', 'batch_size', 'lr', 'seed') else k for k in changed)}" if changed else 'data'
             raise MGD3Error(f"the checkpoint in {out} was made with other settings ({what} differ); use the same settings or another --out")
@@ -281,7 +284,7 @@ def train_dit(data:ImageSet, # training images with labels
     while step < cfg.steps:
         x0, y, t, noise = (a.to(dev) for a in _step_batch(z, data.y, cfg, step, data.num_classes))
         for gr in opt.param_groups: gr['lr'] = cfg.lr * min(1.0, (step + 1) / max(cfg.warmup, 1))
-        r = hybrid_loss(model, diff, x0, y, t, noise)
+        r = hybrid_loss(model, diff, x0, y, t, noise, cfg.vlb_weight)
         opt.zero_grad(set_to_none=True); r['loss'].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step(); ema.update(model); step += 1

@@ -15,7 +15,8 @@ from dataclasses import asdict
 from pathlib import Path
 from mgd3.core import atomic_json, env_info
 from mgd3.data import load_fashion_mnist
-from mgd3.generator import TrainConfig, make_dit, n_params, train_dit, load_ref_classifier, sample_quality
+from diffusers import DDPMScheduler
+from mgd3.generator import dit_scheduler, TrainConfig, make_dit, n_params, train_dit, load_ref_classifier, sample_quality
 
 ROOT = Path(__file__).resolve().parent.parent
 CANDIDATES = {  # name: (make_dit overrides of the fmnist preset, TrainConfig changes)
@@ -24,7 +25,11 @@ CANDIDATES = {  # name: (make_dit overrides of the fmnist preset, TrainConfig ch
     'p4-L8-w192':   ({'num_attention_heads': 6}, {}),               # wider: 6 heads of 32
     'p2-L4':        ({'patch_size': 2, 'num_layers': 4}, {}),       # 196 tokens instead of 49
     'p4-L8-lr1e-3': ({}, {'lr': 1e-3}),
+    'p4-L6-eps':    ({'num_layers': 6}, {'vlb_weight': 0.0}),       # the issue's reference recipe: ε-only loss
+    'p4-L8-eps':    ({}, {'vlb_weight': 0.0}),
 }
+# ε-only candidates have untrained σ channels: they are sampled with DDPM's fixed variance β̃_t (diffusers'
+# `fixed_small`, the usual choice for ε-only models) instead of DiT's learned range.
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument('--candidates', nargs='+', default=list(CANDIDATES))
 p.add_argument('--minutes', type=float, default=35.0, help='training wall-clock budget per candidate')
@@ -67,13 +72,15 @@ for c in a.candidates:
     rdir = runs/c
     ema, rec = train_dit(train, rdir, cfg, resume=(rdir/'checkpoint.json').exists(), model=model)
     quality = {}
+    variance = 'fixed_small' if cfg.vlb_weight == 0 else 'learned_range'
+    sch = DDPMScheduler.from_config(dit_scheduler().config, variance_type=variance)
     for g in a.guidance_scales:
-        q, _ = sample_quality(ema, clf, test, a.n_per_class, g, 50, 0)
+        q, _ = sample_quality(ema, clf, test, a.n_per_class, g, 50, 0, scheduler=sch)
         quality[f'cfg{g:g}'] = {k: q[k] for k in ('accuracy', 'worst_class_accuracy', 'frechet', 'frechet_real_floor', 'frechet_ratio')}
         quality[f'cfg{g:g}']['mean_spread_ratio'] = sum(q['spread_ratio']) / len(q['spread_ratio'])
         print(f"  CFG {g:g}: accuracy {100*q['accuracy']:.1f} % (worst {100*q['worst_class_accuracy']:.0f} %), "
               f"Fréchet {q['frechet']:.3f} = {q['frechet_ratio']:.1f}x floor, spread {quality[f'cfg{g:g}']['mean_spread_ratio']:.2f}", flush=True)
     atomic_json(res, {'candidate': c, 'overrides': overrides, 'config': asdict(cfg), 'params': n_params(ema), 'plan': plan,
                       'steps': rec['steps'], 'wall_time_s': rec['wall_time_s'], 'final_mse': rec['log'][-1]['mse'] if rec['log'] else None,
-                      'quality': quality, 'n_per_class': a.n_per_class,
+                      'quality': quality, 'n_per_class': a.n_per_class, 'sampling_variance': variance,
                       'command': f"python scripts/recipe_search.py --candidates {c} --minutes {a.minutes:g}", 'env': env_info()})
