@@ -35,6 +35,9 @@ p.add_argument('--candidates', nargs='+', default=list(CANDIDATES))
 p.add_argument('--minutes', type=float, default=35.0, help='training wall-clock budget per candidate')
 p.add_argument('--n_per_class', type=int, default=50, help='samples per class for the quality check')
 p.add_argument('--guidance_scales', type=float, nargs='+', default=[4.0, 2.0])
+p.add_argument('--variance', default='auto', choices=['auto', 'learned_range', 'fixed_small'],
+               help="sampling variance for the quality check; auto: learned_range, fixed_small for ε-only candidates. "
+                    "Another choice writes CANDIDATE@VARIANCE.json and reuses a finished training run")
 p.add_argument('--out', default=str(ROOT/'results'/'recipe-search'))
 p.add_argument('--runs', default=str(ROOT/'runs'/'recipe-search'))
 p.add_argument('--list', action='store_true', help='print the candidates and their sizes, then stop')
@@ -56,7 +59,7 @@ def seconds_per_step(overrides, cfg, n=12):
     return rec['wall_time_s'] / n
 
 for c in a.candidates:
-    res = out/f'{c}.json'
+    res = out/(f'{c}.json' if a.variance == 'auto' else f'{c}@{a.variance}.json')
     if res.exists(): print(f"{c}: done ({res})"); continue
     overrides, changes = CANDIDATES[c]
     plan_f = runs/f'{c}.plan.json'
@@ -72,7 +75,8 @@ for c in a.candidates:
     rdir = runs/c
     ema, rec = train_dit(train, rdir, cfg, resume=(rdir/'checkpoint.json').exists(), model=model)
     quality = {}
-    variance = 'fixed_small' if cfg.vlb_weight == 0 else 'learned_range'
+    variance = a.variance if a.variance != 'auto' else 'fixed_small' if cfg.vlb_weight == 0 else 'learned_range'
+    if variance == 'learned_range' and cfg.vlb_weight == 0: raise SystemExit(f"error: {c} trains no σ; sample it with --variance fixed_small")
     sch = DDPMScheduler.from_config(dit_scheduler().config, variance_type=variance)
     for g in a.guidance_scales:
         q, _ = sample_quality(ema, clf, test, a.n_per_class, g, 50, 0, scheduler=sch)
@@ -83,4 +87,4 @@ for c in a.candidates:
     atomic_json(res, {'candidate': c, 'overrides': overrides, 'config': asdict(cfg), 'params': n_params(ema), 'plan': plan,
                       'steps': rec['steps'], 'wall_time_s': rec['wall_time_s'], 'final_mse': rec['log'][-1]['mse'] if rec['log'] else None,
                       'quality': quality, 'n_per_class': a.n_per_class, 'sampling_variance': variance,
-                      'command': f"python scripts/recipe_search.py --candidates {c} --minutes {a.minutes:g}", 'env': env_info()})
+                      'command': f"python scripts/recipe_search.py --candidates {c} --minutes {a.minutes:g}" + (f" --variance {a.variance}" if a.variance != 'auto' else ''), 'env': env_info()})
