@@ -22,7 +22,7 @@ __all__ = ['DIT_PRESETS', 'dit_scheduler', 'make_dit', 'n_params', 'drop_labels'
            'Diffusion', 'hybrid_loss', 'cfg_output', 'sample_dit', 'EMA', 'optimizer_tensors', 'restore_optimizer',
            'save_checkpoint', 'checkpoint_record', 'load_checkpoint', 'TrainConfig', 'train_dit', 'save_generator',
            'load_generator', 'RefClassifier', 'train_classifier', 'classify', 'frechet_distance', 'spread_ratio',
-           'mirrored_share', 'real_halves', 'sample_quality', 'save_classifier', 'load_ref_classifier',
+           'mirrored_share', 'real_halves', 'sample_quality', 'save_classifier', 'load_ref_classifier', 'scheduler_for',
            'export_checkpoint', 'shipped_model_dir', 'mgd3_pretrain']
 
 # %% ../nbs/03_generator.ipynb
@@ -272,7 +272,7 @@ def train_dit(data:ImageSet, # training images with labels
         meta = checkpoint_record(ck)  # compare the settings before loading weights of another shape
         changed = [k for k in record['config'] if k not in ('steps', 'ckpt_minutes', 'hflip') and meta['config'].get(k, getattr(TrainConfig, k)) != record['config'][k]]
         if changed or meta['data_fingerprint'] != record['data_fingerprint']:
-            what = f"options {', '.join('--' + k if k in ('preset', 'batch_size', 'lr', 'seed') else k for k in changed)}" if changed else 'data'
+            what = f"options {', '.join('--' + k if k in ('preset', 'batch_size', 'lr', 'seed', 'vlb_weight') else k for k in changed)}" if changed else 'data'
             raise MGD3Error(f"the checkpoint in {out} was made with other settings ({what} differ); use the same settings or another --out")
         meta = load_checkpoint(ck, model, ema, opt)
         phases = _phases(meta)
@@ -458,6 +458,10 @@ def load_ref_classifier(path=None)->tuple:
     net.load_state_dict(load_file(path.with_suffix('.safetensors'))); return net.eval(), rec
 
 # %% ../nbs/03_generator.ipynb
+def scheduler_for(cfg:TrainConfig)->DDPMScheduler:
+    "The scheduler a model trained with `cfg` samples with: DiT's (learned range), or β̃_t for an ε-only model."
+    return dit_scheduler() if cfg.vlb_weight else DDPMScheduler.from_config(dit_scheduler().config, variance_type='fixed_small')
+
 def export_checkpoint(run_dir, out, data:ImageSet|None=None)->Path:
     "Save the EMA model of the checkpoint in `run_dir` as a generator directory `out`."
     run_dir = Path(run_dir); meta_p = run_dir/'checkpoint.json'
@@ -470,7 +474,7 @@ def export_checkpoint(run_dir, out, data:ImageSet|None=None)->Path:
     rec = {k: meta[k] for k in ('config', 'data', 'data_fingerprint', 'space', 'latent_shape', 'params', 'wall_time_s')}
     rec['steps'] = meta['step']; rec['env'] = env_info()
     rec['phases'] = _phases(meta)
-    return save_generator(out, ema.model, meta['classes'], meta['space'], rec)
+    return save_generator(out, ema.model, meta['classes'], meta['space'], rec, scheduler_for(cfg))
 
 # %% ../nbs/03_generator.ipynb
 def shipped_model_dir()->Path:
@@ -494,6 +498,7 @@ def mgd3_pretrain(out:Param("run directory: checkpoints, and the trained model i
                   lr:Param("AdamW learning rate", float)=TrainConfig.lr,
                   seed:Param("random seed", int)=0,
                   hflip:Param("mirror training images at random (natural images; may change on --resume)", store_true)=False,
+                  vlb_weight:Param("weight of the variance term L_vlb; 0 trains ε only and saves a β̃_t (fixed_small) scheduler", float)=TrainConfig.vlb_weight,
                   ckpt_minutes:Param("minutes between checkpoints", float)=TrainConfig.ckpt_minutes,
                   resume:Param("continue the run in --out", store_true)=False,
                   device:Param("cpu, cuda, mps (default: best available)", str)=None):
@@ -503,9 +508,10 @@ def mgd3_pretrain(out:Param("run directory: checkpoints, and the trained model i
     if batch_size <= 0: raise MGD3Error(f"--batch_size must be positive, got {batch_size}")
     if preset not in DIT_PRESETS: raise MGD3Error(f"unknown --preset {preset!r}: choose one of {', '.join(DIT_PRESETS)}")
     ds = load_fashion_mnist('train') if data is None else load_image_folder(data, size=size)
+    if vlb_weight < 0: raise MGD3Error(f"--vlb_weight must be 0 or positive, got {vlb_weight}")
     cfg = TrainConfig(preset=preset, steps=steps, batch_size=batch_size, lr=lr, seed=seed, hflip=hflip,
-                      ckpt_minutes=ckpt_minutes)
+                      ckpt_minutes=ckpt_minutes, vlb_weight=vlb_weight)
     ema_model, rec = train_dit(ds, out, cfg, resume=resume, device=device)
     rec['env'] = env_info()
-    save_generator(Path(out)/'model', ema_model, ds.classes, 'pixels', rec)
+    save_generator(Path(out)/'model', ema_model, ds.classes, 'pixels', rec, scheduler_for(cfg))
     print(f"saved the EMA model to {Path(out)/'model'} after {rec['steps']} steps ({rec['wall_time_s']/60:.1f} min)")

@@ -318,12 +318,17 @@ def test_pretrain_kill_and_resume(fork_cli, tiny, tmp_path):
     assert_clean_error(fork_cli('mgd3_pretrain', '--out', run, *args, '--resume', '--lr', '0.001'), 'options --lr differ')
     assert_clean_error(fork_cli('mgd3_pretrain', '--out', run, *args, '--resume', '--preset', 'fmnist'), 'options --preset differ')
     assert_clean_error(fork_cli('mgd3_pretrain', '--out', run, *args, '--resume', '--data', tiny/'data16'), 'data differ')
+    assert_clean_error(fork_cli('mgd3_pretrain', '--out', run, *args, '--resume', '--vlb_weight', '0'), 'options --vlb_weight differ')
     assert state(run) == before
 
 def test_pretrain_out_is_a_file(fork_cli, tiny, tmp_path):
     f = tmp_path/'afile'; f.write_text('mine')
     r = fork_cli('mgd3_pretrain', '--out', f, '--preset', 'tiny', '--data', tiny/'data', '--steps', '2', '--batch_size', '4')
     assert_clean_error(r, 'is a file'); assert f.read_text() == 'mine'
+
+def test_pretrain_negative_vlb_weight(fork_cli, tiny, tmp_path):
+    r = fork_cli('mgd3_pretrain', '--out', tmp_path/'run', '--preset', 'tiny', '--data', tiny/'data', '--steps', '2', '--vlb_weight', '-1')
+    assert_clean_error(r, '--vlb_weight must be 0 or positive'); assert not (tmp_path/'run').exists()
 
 # ---------------------------------------------------------------------------------------------------------------------
 # mgd3_eval --resume: finished runs are skipped (test_eval_cli checks that a complete resume gives the same numbers)
