@@ -18,12 +18,13 @@ from .data import ImageSet, load_fashion_mnist, load_image_folder, to_float, to_
 from .latents import LatentSpace, IdentitySpace, VAESpace
 
 # %% auto 0
-__all__ = ['DIT_PRESETS', 'dit_scheduler', 'make_dit', 'n_params', 'drop_labels', 'normal_kl', 'discretized_gaussian_loglik',
-           'Diffusion', 'hybrid_loss', 'cfg_output', 'sample_dit', 'EMA', 'optimizer_tensors', 'restore_optimizer',
-           'save_checkpoint', 'checkpoint_record', 'load_checkpoint', 'TrainConfig', 'train_dit', 'save_generator',
-           'load_generator', 'RefClassifier', 'train_classifier', 'classify', 'frechet_distance', 'spread_ratio',
-           'mirrored_share', 'real_halves', 'sample_quality', 'save_classifier', 'load_ref_classifier', 'scheduler_for',
-           'export_checkpoint', 'shipped_model_dir', 'mgd3_pretrain']
+__all__ = ['DIT_PRESETS', 'INITS', 'dit_scheduler', 'make_dit', 'n_params', 'dit_init_', 'drop_labels', 'normal_kl',
+           'discretized_gaussian_loglik', 'Diffusion', 'hybrid_loss', 'cfg_output', 'sample_dit', 'EMA',
+           'optimizer_tensors', 'restore_optimizer', 'save_checkpoint', 'checkpoint_record', 'load_checkpoint',
+           'TrainConfig', 'train_dit', 'save_generator', 'load_generator', 'RefClassifier', 'train_classifier',
+           'classify', 'frechet_distance', 'spread_ratio', 'mirrored_share', 'real_halves', 'sample_quality',
+           'save_classifier', 'load_ref_classifier', 'scheduler_for', 'export_checkpoint', 'shipped_model_dir',
+           'mgd3_pretrain']
 
 # %% ../nbs/03_generator.ipynb
 def dit_scheduler(num_train_timesteps:int=1000)->DDPMScheduler:
@@ -40,17 +41,42 @@ DIT_PRESETS = {
     'DiT-XL/2': dict(num_layers=28, num_attention_heads=16, attention_head_dim=72, patch_size=2),
 }
 
+INITS = ('diffusers', 'dit')
+
 def make_dit(preset:str='fmnist', # a key of `DIT_PRESETS`
-             in_channels:int=1, sample_size:int=28, num_classes:int=10, seed:int=0, **overrides)->DiTTransformer2DModel:
+             in_channels:int=1, sample_size:int=28, num_classes:int=10, seed:int=0,
+             init:str='diffusers', # 'diffusers' (PyTorch's default layer init) or 'dit' (DiT's adaLN-Zero init, `dit_init_`)
+             **overrides)->DiTTransformer2DModel:
     "A freshly initialised class-conditional DiT with learned-sigma output (2·C channels)."
     if preset not in DIT_PRESETS: raise MGD3Error(f"unknown model preset {preset!r}: choose one of {', '.join(DIT_PRESETS)}")
+    if init not in INITS: raise MGD3Error(f"unknown init {init!r}: choose one of {', '.join(INITS)}")
     cfg = {**DIT_PRESETS[preset], **overrides}
     if sample_size % cfg['patch_size']: raise MGD3Error(f"image size {sample_size} is not divisible by patch size {cfg['patch_size']}")
     torch.manual_seed(seed)
-    return DiTTransformer2DModel(in_channels=in_channels, out_channels=2*in_channels, sample_size=sample_size,
-                                 num_embeds_ada_norm=num_classes, norm_num_groups=1, **cfg)
+    m = DiTTransformer2DModel(in_channels=in_channels, out_channels=2*in_channels, sample_size=sample_size,
+                              num_embeds_ada_norm=num_classes, norm_num_groups=1, **cfg)
+    return dit_init_(m) if init == 'dit' else m
 
 def n_params(m)->int: return sum(p.numel() for p in m.parameters())
+
+# %% ../nbs/03_generator.ipynb
+@torch.no_grad()
+def dit_init_(model:DiTTransformer2DModel)->DiTTransformer2DModel:
+    "Initialise a diffusers DiT in place as DiT does (adaLN-Zero); returns the model."
+    zero = lambda l: (torch.nn.init.zeros_(l.weight), torch.nn.init.zeros_(l.bias))
+    for mod in model.modules():
+        if isinstance(mod, torch.nn.Linear):
+            torch.nn.init.xavier_uniform_(mod.weight)
+            if mod.bias is not None: torch.nn.init.zeros_(mod.bias)
+    w = model.pos_embed.proj.weight
+    torch.nn.init.xavier_uniform_(w.view(w.shape[0], -1)); torch.nn.init.zeros_(model.pos_embed.proj.bias)
+    for b in model.transformer_blocks:
+        e = b.norm1.emb
+        torch.nn.init.normal_(e.class_embedder.embedding_table.weight, std=0.02)
+        for l in (e.timestep_embedder.linear_1, e.timestep_embedder.linear_2): torch.nn.init.normal_(l.weight, std=0.02)
+        zero(b.norm1.linear)  # adaLN modulation: shift = scale = gate = 0, the block is the identity
+    zero(model.proj_out_1); zero(model.proj_out_2)  # final layer's modulation and projection
+    return model
 
 # %% ../nbs/03_generator.ipynb
 def drop_labels(y:torch.Tensor, num_classes:int, p:float=0.1, generator=None)->torch.Tensor:
@@ -225,6 +251,7 @@ class TrainConfig:
     seed: int = 0
     ckpt_minutes: float = 5.0
     vlb_weight: float = 1.0 # 0 trains ε only (DDPM's L_simple); sample such a model with a fixed-variance scheduler
+    init: str = 'diffusers' # how a new model is initialised: 'diffusers' (the shipped model's) or 'dit' (adaLN-Zero, `dit_init_`)
 
 def _phases(meta:dict)->list:
     "The flip phases of a checkpoint record; records older than phases had one phase with their config's `hflip`."
@@ -260,7 +287,7 @@ def train_dit(data:ImageSet, # training images with labels
         from mgd3.latents import encode_dataset
         z = encode_dataset(data, space, device=dev, progress=progress)
     shape = tuple(z.shape[1:])
-    model = model if model is not None else make_dit(cfg.preset, shape[0], shape[1], data.num_classes, cfg.seed)
+    model = model if model is not None else make_dit(cfg.preset, shape[0], shape[1], data.num_classes, cfg.seed, init=cfg.init)
     model.to(dev).eval()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     ema, diff = EMA(model, cfg.ema_decay), Diffusion(dit_scheduler())
@@ -272,7 +299,7 @@ def train_dit(data:ImageSet, # training images with labels
         meta = checkpoint_record(ck)  # compare the settings before loading weights of another shape
         changed = [k for k in record['config'] if k not in ('steps', 'ckpt_minutes', 'hflip') and meta['config'].get(k, getattr(TrainConfig, k)) != record['config'][k]]
         if changed or meta['data_fingerprint'] != record['data_fingerprint']:
-            what = f"options {', '.join('--' + k if k in ('preset', 'batch_size', 'lr', 'seed', 'vlb_weight') else k for k in changed)}" if changed else 'data'
+            what = f"options {', '.join('--' + k if k in ('preset', 'batch_size', 'lr', 'seed', 'vlb_weight', 'init') else k for k in changed)}" if changed else 'data'
             raise MGD3Error(f"the checkpoint in {out} was made with other settings ({what} differ); use the same settings or another --out")
         meta = load_checkpoint(ck, model, ema, opt)
         phases = _phases(meta)
@@ -499,6 +526,7 @@ def mgd3_pretrain(out:Param("run directory: checkpoints, and the trained model i
                   seed:Param("random seed", int)=0,
                   hflip:Param("mirror training images at random (natural images; may change on --resume)", store_true)=False,
                   vlb_weight:Param("weight of the variance term L_vlb; 0 trains ε only and saves a β̃_t (fixed_small) scheduler", float)=TrainConfig.vlb_weight,
+                  init:Param("initialisation of a new model: diffusers (the shipped model's) or dit (DiT's adaLN-Zero)", str)=TrainConfig.init,
                   ckpt_minutes:Param("minutes between checkpoints", float)=TrainConfig.ckpt_minutes,
                   resume:Param("continue the run in --out", store_true)=False,
                   device:Param("cpu, cuda, mps (default: best available)", str)=None):
@@ -507,10 +535,11 @@ def mgd3_pretrain(out:Param("run directory: checkpoints, and the trained model i
     if steps <= 0: raise MGD3Error(f"--steps must be positive, got {steps}")
     if batch_size <= 0: raise MGD3Error(f"--batch_size must be positive, got {batch_size}")
     if preset not in DIT_PRESETS: raise MGD3Error(f"unknown --preset {preset!r}: choose one of {', '.join(DIT_PRESETS)}")
+    if init not in INITS: raise MGD3Error(f"unknown --init {init!r}: choose one of {', '.join(INITS)}")
     ds = load_fashion_mnist('train') if data is None else load_image_folder(data, size=size)
     if vlb_weight < 0: raise MGD3Error(f"--vlb_weight must be 0 or positive, got {vlb_weight}")
     cfg = TrainConfig(preset=preset, steps=steps, batch_size=batch_size, lr=lr, seed=seed, hflip=hflip,
-                      ckpt_minutes=ckpt_minutes, vlb_weight=vlb_weight)
+                      ckpt_minutes=ckpt_minutes, vlb_weight=vlb_weight, init=init)
     ema_model, rec = train_dit(ds, out, cfg, resume=resume, device=device)
     rec['env'] = env_info()
     save_generator(Path(out)/'model', ema_model, ds.classes, 'pixels', rec, scheduler_for(cfg))

@@ -27,12 +27,18 @@ CANDIDATES = {  # name: (make_dit overrides of the fmnist preset, TrainConfig ch
     'p4-L8-lr1e-3': ({}, {'lr': 1e-3}),
     'p4-L6-eps':    ({'num_layers': 6}, {'vlb_weight': 0.0}),       # the issue's reference recipe: ε-only loss
     'p4-L8-eps':    ({}, {'vlb_weight': 0.0}),
+    'p4-L6-eps-dit': ({'num_layers': 6}, {'vlb_weight': 0.0, 'init': 'dit'}),   # p4-L6-eps from DiT's adaLN-Zero init
+    'p4-L6-dit':    ({'num_layers': 6}, {'init': 'dit'}),
+    'p4-L8-dit':    ({}, {'init': 'dit'}),
 }
 # ε-only candidates have untrained σ channels: they are sampled with DDPM's fixed variance β̃_t (diffusers'
 # `fixed_small`, the usual choice for ε-only models) instead of DiT's learned range.
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument('--candidates', nargs='+', default=list(CANDIDATES))
 p.add_argument('--minutes', type=float, default=35.0, help='training wall-clock budget per candidate')
+p.add_argument('--steps', type=int, default=None,
+               help="fix the step count instead of timing the candidate (to match a finished candidate's steps when "
+                    "the cores are shared and a timing would not be comparable)")
 p.add_argument('--n_per_class', type=int, default=50, help='samples per class for the quality check')
 p.add_argument('--guidance_scales', type=float, nargs='+', default=[4.0, 2.0])
 p.add_argument('--variance', default='auto', choices=['auto', 'learned_range', 'fixed_small'],
@@ -45,6 +51,7 @@ a = p.parse_args()
 bad = [c for c in a.candidates if c not in CANDIDATES]
 if bad: raise SystemExit(f"error: unknown candidate {bad[0]!r}; choose from {', '.join(CANDIDATES)}")
 if a.minutes <= 0: raise SystemExit(f"error: --minutes must be positive, got {a.minutes}")
+if a.steps is not None and a.steps <= 0: raise SystemExit(f"error: --steps must be positive, got {a.steps}")
 if a.list:
     for c, (o, t) in CANDIDATES.items(): print(f"{c:14s} {n_params(make_dit('fmnist', **o))/1e6:.2f}M parameters  {o} {t}")
     raise SystemExit(0)
@@ -55,7 +62,7 @@ out, runs = Path(a.out), Path(a.runs); out.mkdir(parents=True, exist_ok=True); r
 def seconds_per_step(overrides, cfg, n=12):
     "Wall time per step of a short `train_dit` run of a fresh model (in a throw-away directory)."
     with tempfile.TemporaryDirectory() as d:
-        _, rec = train_dit(train, d, TrainConfig(**{**asdict(cfg), 'steps': n}), model=make_dit('fmnist', **overrides), progress=False)
+        _, rec = train_dit(train, d, TrainConfig(**{**asdict(cfg), 'steps': n}), model=make_dit('fmnist', init=cfg.init, **overrides), progress=False)
     return rec['wall_time_s'] / n
 
 for c in a.candidates:
@@ -64,14 +71,18 @@ for c in a.candidates:
     overrides, changes = CANDIDATES[c]
     plan_f = runs/f'{c}.plan.json'
     if plan_f.exists(): plan = json.loads(plan_f.read_text())  # a resumed run keeps its step count
+    elif a.steps is not None:
+        plan = {'seconds_per_step': None, 'steps': a.steps, 'minutes': None, 'fixed_steps': True}
+        atomic_json(plan_f, plan)
     else:
         base = TrainConfig(**changes)
         sps = seconds_per_step(overrides, base)
         plan = {'seconds_per_step': sps, 'steps': max(1, int(a.minutes * 60 / sps)), 'minutes': a.minutes}
         atomic_json(plan_f, plan)
     cfg = TrainConfig(**{**changes, 'steps': plan['steps'], 'ckpt_minutes': 5.0})
-    print(f"{c}: {plan['steps']} steps at {plan['seconds_per_step']:.2f} s/step ({a.minutes:g} min)", flush=True)
-    model = make_dit('fmnist', **overrides)
+    print(f"{c}: {plan['steps']} steps" + (" (fixed by --steps)" if plan.get('fixed_steps') else
+          f" at {plan['seconds_per_step']:.2f} s/step ({a.minutes:g} min)"), flush=True)
+    model = make_dit('fmnist', init=cfg.init, **overrides)
     rdir = runs/c
     ema, rec = train_dit(train, rdir, cfg, resume=(rdir/'checkpoint.json').exists(), model=model)
     quality = {}
@@ -87,4 +98,4 @@ for c in a.candidates:
     atomic_json(res, {'candidate': c, 'overrides': overrides, 'config': asdict(cfg), 'params': n_params(ema), 'plan': plan,
                       'steps': rec['steps'], 'wall_time_s': rec['wall_time_s'], 'final_mse': rec['log'][-1]['mse'] if rec['log'] else None,
                       'quality': quality, 'n_per_class': a.n_per_class, 'sampling_variance': variance,
-                      'command': f"python scripts/recipe_search.py --candidates {c} --minutes {a.minutes:g}" + (f" --variance {a.variance}" if a.variance != 'auto' else ''), 'env': env_info()})
+                      'command': f"python scripts/recipe_search.py --candidates {c} " + (f"--steps {plan['steps']}" if plan.get('fixed_steps') else f"--minutes {a.minutes:g}") + (f" --variance {a.variance}" if a.variance != 'auto' else ''), 'env': env_info()})

@@ -319,6 +319,7 @@ def test_pretrain_kill_and_resume(fork_cli, tiny, tmp_path):
     assert_clean_error(fork_cli('mgd3_pretrain', '--out', run, *args, '--resume', '--preset', 'fmnist'), 'options --preset differ')
     assert_clean_error(fork_cli('mgd3_pretrain', '--out', run, *args, '--resume', '--data', tiny/'data16'), 'data differ')
     assert_clean_error(fork_cli('mgd3_pretrain', '--out', run, *args, '--resume', '--vlb_weight', '0'), 'options --vlb_weight differ')
+    assert_clean_error(fork_cli('mgd3_pretrain', '--out', run, *args, '--resume', '--init', 'dit'), 'options --init differ')
     assert state(run) == before
 
 def test_pretrain_out_is_a_file(fork_cli, tiny, tmp_path):
@@ -329,6 +330,16 @@ def test_pretrain_out_is_a_file(fork_cli, tiny, tmp_path):
 def test_pretrain_negative_vlb_weight(fork_cli, tiny, tmp_path):
     r = fork_cli('mgd3_pretrain', '--out', tmp_path/'run', '--preset', 'tiny', '--data', tiny/'data', '--steps', '2', '--vlb_weight', '-1')
     assert_clean_error(r, '--vlb_weight must be 0 or positive'); assert not (tmp_path/'run').exists()
+
+def test_pretrain_unknown_init(fork_cli, tiny, tmp_path):
+    r = fork_cli('mgd3_pretrain', '--out', tmp_path/'run', '--preset', 'tiny', '--data', tiny/'data', '--steps', '2', '--init', 'zeros')
+    assert_clean_error(r, "unknown --init 'zeros'"); assert not (tmp_path/'run').exists()
+
+def test_pretrain_dit_init_is_recorded(fork_cli, tiny, tmp_path):
+    r = fork_cli('mgd3_pretrain', '--out', tmp_path/'run', '--preset', 'tiny', '--data', tiny/'data', '--steps', '2',
+                 '--batch_size', '4', '--init', 'dit')
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path/'run'/'model'/'mgd3.json').read_text())['record']['config']['init'] == 'dit'
 
 # ---------------------------------------------------------------------------------------------------------------------
 # mgd3_eval --resume: finished runs are skipped (test_eval_cli checks that a complete resume gives the same numbers)
