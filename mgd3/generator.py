@@ -536,8 +536,8 @@ def mgd3_pretrain(out:Param("run directory: checkpoints, and the trained model i
     if batch_size <= 0: raise MGD3Error(f"--batch_size must be positive, got {batch_size}")
     if preset not in DIT_PRESETS: raise MGD3Error(f"unknown --preset {preset!r}: choose one of {', '.join(DIT_PRESETS)}")
     if init not in INITS: raise MGD3Error(f"unknown --init {init!r}: choose one of {', '.join(INITS)}")
-    ds = load_fashion_mnist('train') if data is None else load_image_folder(data, size=size)
     if vlb_weight < 0: raise MGD3Error(f"--vlb_weight must be 0 or positive, got {vlb_weight}")
+    ds = load_fashion_mnist('train') if data is None else load_image_folder(data, size=size)
     cfg = TrainConfig(preset=preset, steps=steps, batch_size=batch_size, lr=lr, seed=seed, hflip=hflip,
                       ckpt_minutes=ckpt_minutes, vlb_weight=vlb_weight, init=init)
     ema_model, rec = train_dit(ds, out, cfg, resume=resume, device=device)
