@@ -28,9 +28,7 @@ CANDIDATES = {  # name: (make_dit overrides of the fmnist preset, TrainConfig ch
     'p4-L6-eps':    ({'num_layers': 6}, {'vlb_weight': 0.0}),       # the issue's reference recipe: ε-only loss
     'p4-L8-eps':    ({}, {'vlb_weight': 0.0}),
     'p4-L6-eps-dit': ({'num_layers': 6}, {'vlb_weight': 0.0, 'init': 'dit'}),   # p4-L6-eps from DiT's adaLN-Zero init
-    'p4-L6-dit':    ({'num_layers': 6}, {'init': 'dit'}),
     'p4-L6-eps-lr1e-3': ({'num_layers': 6}, {'vlb_weight': 0.0, 'lr': 1e-3}),        # p4-L6-eps with a 3.3x larger step size
-    'p4-L8-dit':    ({}, {'init': 'dit'}),
 }
 # ε-only candidates have untrained σ channels: they are sampled with DDPM's fixed variance β̃_t (diffusers'
 # `fixed_small`, the usual choice for ε-only models) instead of DiT's learned range.
