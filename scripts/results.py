@@ -14,6 +14,7 @@ at most a few minutes. Distilled sets go to results/sets/ (not committed; regene
   python scripts/results.py --sweep stop_t    # t_stop sweep at IPC 10
   python scripts/results.py --sweep cfg --methods dit mgd3   # CFG scale of the generator methods at IPC 10
   python scripts/results.py --metrics_only    # add diversity / representativeness / mode coverage to finished cells
+  python scripts/results.py --model DIR ...  # the generator methods with another generator (an mgd3 model directory)
   python scripts/results.py --full --full_epochs 20   # reference row: ConvNet-3 on all 60 000 training images
                                                       # (results/fmnist-full/full-e20-seed<i>.json)
 
@@ -95,6 +96,8 @@ def main():
     p.add_argument('--values', type=float, nargs='+', help='with --sweep: only these values (default: all of the sweep)')
     p.add_argument('--epochs', type=int, default=None, help='evaluation epochs (default: the protocol\'s 1000)')
     p.add_argument('--out', default=str(ROOT/'results'/'fmnist'))
+    p.add_argument('--model', default=None, help='generator directory for the generator methods (default: the shipped model); '
+                   'cells made with other weights are recomputed')
     p.add_argument('--metrics_only', action='store_true', help='only add set metrics to finished cells that lack them')
     p.add_argument('--precision', default='fp32', choices=['fp32', 'bf16'],
                    help='evaluation precision (bf16: autocast, ~1.8x faster on this CPU; see 08_evaluate)')
@@ -105,7 +108,7 @@ def main():
     train, test = load_fashion_mnist('train'), load_fashion_mnist('test')
     if args.full: return full_rows(args, train, test)
     from mgd3.distill import load_pipeline, weights_hash
-    current = weights_hash(load_pipeline(None))   # cells of generator methods made with other weights are stale
+    current = weights_hash(load_pipeline(args.model))   # cells of generator methods made with other weights are stale
     if args.metrics_only:
         for f in sorted(out.glob('*.json')):
             rec = json.loads(f.read_text())
@@ -129,7 +132,7 @@ def main():
             import shutil; shutil.rmtree(ROOT/'results'/'sets'/name, ignore_errors=True)
             state_path(name, args.precision).unlink(missing_ok=True)
         t0 = time.time()
-        cfg = DistillConfig(**kw)
+        cfg = DistillConfig(**kw, model=args.model) if kw['method'] in ('dit', 'mgd3') else DistillConfig(**kw)
         sdir = ROOT/'results'/'sets'/name
         man = distill(cfg, sdir, resume=True, progress=False, data=train)
         t_dist = time.time() - t0
@@ -138,10 +141,13 @@ def main():
                      state_file=state_path(name, args.precision), precision=args.precision)
         rec = {'cell': name, 'distill': man['settings'], 'modes_hash': man.get('modes_hash'), 'distill_s': round(t_dist, 1),
                'accuracy': r['accs'][0], 'eval': {k: r[k] for k in ('protocol', 'net', 'metric', 'precision', 'accs', 'wall_s', 'settings')},
-               'command': f"python scripts/results.py --precision {args.precision}  # cell {name}", 'env': env_info()}
+               'command': f"python scripts/results.py --precision {args.precision}" + (f" --model {args.model}" if args.model else '')
+                          + f"  # cell {name}", 'env': env_info()}
         rec['metrics'] = cell_metrics(sdir, train)
         atomic_json(out/f"{name}.json", rec)
         print(f"{name}: {r['accs'][0]:.2f}%  (distill {t_dist:.0f} s, eval {sum(r['wall_s']):.0f} s)", flush=True)
 
 if __name__ == '__main__':
-    main()
+    from mgd3.core import MGD3Error
+    try: main()
+    except MGD3Error as e: raise SystemExit(f"error: {e}")
