@@ -6,7 +6,9 @@ distillation seed (run i trains on the set of seed i, as the paper does).
 Each finished cell is written to results/fmnist/<cell>.json (committed); cells with a JSON are skipped, so the
 script can be stopped at any time and re-run to continue: a cell in progress continues from its distillation
 manifest and from the evaluation run's checkpoint (written every 5 minutes beside its state file), so a stop loses
-at most a few minutes. Distilled sets go to results/sets/ (not committed; regenerable from the manifest settings).
+at most a few minutes. Distilled sets go to results/sets/ (results/sets/<name>/ for another --out; not committed;
+regenerable from the manifest settings). A cell made with other generator weights than --model's (default: the shipped
+model) is skipped, so one results directory holds one generator's table; --recompute replaces such cells.
 
   python scripts/results.py --ipcs 1 10 --methods random kmeans_real      # the real-image baselines
   python scripts/results.py --ipcs 1 10 50 --methods dit mgd3_nostop mgd3 # the generator rows (needs the final model)
@@ -70,8 +72,16 @@ def cell_metrics(sdir, train):
     return {'diversity': m['diversity'], 'representativeness': m['representativeness'], 'mode_coverage': m['mode_coverage'],
             'space': 'reference classifier penultimate features (mgd3 assets/fmnist-classifier)', 'real': 'Fashion-MNIST train'}
 
-def state_path(name, precision):
-    return ROOT/'results'/'sets'/(f"{name}.eval-state.json" if precision == 'fp32' else f"{name}.eval-state-{precision}.json")
+SETS = ROOT/'results'/'sets'
+
+def sets_dir(out)->Path:
+    """Where the distilled sets and evaluation states of the cells in `out` live: results/sets/ for results/fmnist (and the
+    whole-dataset rows), results/sets/<out name>/ for any other --out, so two tables never share a set or a run state."""
+    out = Path(out).resolve()
+    return SETS if out in ((ROOT/'results'/'fmnist').resolve(), (ROOT/'results'/'fmnist-full').resolve()) else SETS/out.name
+
+def state_path(name, precision, sets=SETS):
+    return Path(sets)/(f"{name}.eval-state.json" if precision == 'fp32' else f"{name}.eval-state-{precision}.json")
 
 def full_rows(args, train, test):
     "ConvNet-3 trained on the whole training set with the DC/DSA recipe for `--full_epochs` epochs, one cell per seed."
@@ -97,14 +107,15 @@ def main():
     p.add_argument('--epochs', type=int, default=None, help='evaluation epochs (default: the protocol\'s 1000)')
     p.add_argument('--out', default=str(ROOT/'results'/'fmnist'))
     p.add_argument('--model', default=None, help='generator directory for the generator methods (default: the shipped model); '
-                   'cells made with other weights are recomputed')
+                   'a cell made with other weights is skipped, or recomputed with --recompute')
+    p.add_argument('--recompute', action='store_true', help='replace the cells of generator methods made with other weights')
     p.add_argument('--metrics_only', action='store_true', help='only add set metrics to finished cells that lack them')
     p.add_argument('--precision', default='fp32', choices=['fp32', 'bf16'],
                    help='evaluation precision (bf16: autocast, ~1.8x faster on this CPU; see 08_evaluate)')
     p.add_argument('--full', action='store_true', help='the whole-dataset reference row (ConvNet-3 on all training images)')
     p.add_argument('--full_epochs', type=int, default=20, help='with --full: epochs (1000 epochs of 60 000 images is out of reach on a CPU)')
     args = p.parse_args()
-    out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out); out.mkdir(parents=True, exist_ok=True); sets = sets_dir(out)
     train, test = load_fashion_mnist('train'), load_fashion_mnist('test')
     if args.full: return full_rows(args, train, test)
     from mgd3.distill import load_pipeline, weights_hash
@@ -115,7 +126,7 @@ def main():
             if 'metrics' in rec or rec['distill']['config']['ipc'] < 2: continue
             if is_stale(rec, current):
                 print(f"{rec['cell']}: made with other model weights; recompute the cell first", flush=True); continue
-            sdir = ROOT/'results'/'sets'/rec['cell']
+            sdir = sets/rec['cell']
             distill(DistillConfig(**rec['distill']['config']), sdir, resume=True, progress=False, data=train)
             rec['metrics'] = cell_metrics(sdir, train)
             atomic_json(f, rec); print(f"{rec['cell']}: {rec['metrics']}", flush=True)
@@ -128,20 +139,24 @@ def main():
                 print(f"{name}: in {out} with precision {old['eval'].get('precision', 'fp32')}, not {args.precision}; skipped", flush=True)
                 continue
             if not is_stale(old, current): continue
+            if not args.recompute:
+                print(f"{name}: in {out} made with other generator weights; skipped (another --out, or --recompute to replace it)", flush=True)
+                continue
             print(f"{name}: made with other model weights, recomputing", flush=True)
-            import shutil; shutil.rmtree(ROOT/'results'/'sets'/name, ignore_errors=True)
-            state_path(name, args.precision).unlink(missing_ok=True)
+            import shutil; shutil.rmtree(sets/name, ignore_errors=True)
+            state_path(name, args.precision, sets).unlink(missing_ok=True)
         t0 = time.time()
         cfg = DistillConfig(**kw, model=args.model) if kw['method'] in ('dit', 'mgd3') else DistillConfig(**kw)
-        sdir = ROOT/'results'/'sets'/name
+        sdir = sets/name
         man = distill(cfg, sdir, resume=True, progress=False, data=train)
         t_dist = time.time() - t0
         dset = align_classes(load_image_folder(sdir), test.classes, 'the distilled set')
         r = evaluate(dset, test, 'dc', runs=1, seed=cfg.seed, epochs=args.epochs, progress=False,
-                     state_file=state_path(name, args.precision), precision=args.precision)
+                     state_file=state_path(name, args.precision, sets), precision=args.precision)
         rec = {'cell': name, 'distill': man['settings'], 'modes_hash': man.get('modes_hash'), 'distill_s': round(t_dist, 1),
                'accuracy': r['accs'][0], 'eval': {k: r[k] for k in ('protocol', 'net', 'metric', 'precision', 'accs', 'wall_s', 'settings')},
                'command': f"python scripts/results.py --precision {args.precision}" + (f" --model {args.model}" if args.model else '')
+                          + (f" --out {args.out}" if sets != SETS else '')
                           + f"  # cell {name}", 'env': env_info()}
         rec['metrics'] = cell_metrics(sdir, train)
         atomic_json(out/f"{name}.json", rec)
