@@ -10,11 +10,13 @@ import numpy as np
 from .core import MGD3Error
 
 # %% auto 0
-__all__ = ['METHODS', 'IPCS', 'results_dir', 'load_cells', 'is_stale', 'current_cells', 'cell_stats', 'results_table']
+__all__ = ['METHODS', 'IPCS', 'TABLE_GENERATOR', 'results_dir', 'load_cells', 'is_stale', 'current_cells', 'cell_stats',
+           'results_table']
 
 # %% ../nbs/10_results.ipynb
 METHODS = ('random', 'kmeans_real', 'dit', 'mgd3_nostop', 'mgd3')
 IPCS = (1, 10, 50)
+TABLE_GENERATOR = '2056a32966198acf'  # weights hash of the generator of the table (v1: EMA at step 17107, lr 3e-4)
 
 def results_dir(name:str='fmnist')->Path:
     "`results/<name>` of the repository, from the repository root or from `nbs/`."
