@@ -315,7 +315,7 @@ def test_pretrain_kill_and_resume(fork_cli, tiny, tmp_path):
     assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
     # a checkpoint made with other settings is refused, before any weights are loaded
     before = state(run)
-    assert_clean_error(fork_cli('mgd3_pretrain', '--out', run, *args, '--resume', '--lr', '0.001'), 'options --lr differ')
+    assert_clean_error(fork_cli('mgd3_pretrain', '--out', run, *args, '--resume', '--lr', '0.0003'), 'options --lr differ')
     assert_clean_error(fork_cli('mgd3_pretrain', '--out', run, *args, '--resume', '--preset', 'fmnist'), 'options --preset differ')
     assert_clean_error(fork_cli('mgd3_pretrain', '--out', run, *args, '--resume', '--data', tiny/'data16'), 'data differ')
     assert_clean_error(fork_cli('mgd3_pretrain', '--out', run, *args, '--resume', '--vlb_weight', '0'), 'options --vlb_weight differ')
