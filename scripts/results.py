@@ -75,10 +75,9 @@ def cell_metrics(sdir, train):
 SETS = ROOT/'results'/'sets'
 
 def sets_dir(out)->Path:
-    """Where the distilled sets and evaluation states of the cells in `out` live: results/sets/ for results/fmnist (and the
-    whole-dataset rows), results/sets/<out name>/ for any other --out, so two tables never share a set or a run state."""
-    out = Path(out).resolve()
-    return SETS if out in ((ROOT/'results'/'fmnist').resolve(), (ROOT/'results'/'fmnist-full').resolve()) else SETS/out.name
+    """Where the distilled sets and evaluation states of the cells in `out` live: results/sets/ for results/fmnist,
+    results/sets/<out name>/ for any other --out, so two tables never share a set or a run state."""
+    return SETS if Path(out).resolve() == (ROOT/'results'/'fmnist').resolve() else SETS/Path(out).name
 
 def state_path(name, precision, sets=SETS):
     return Path(sets)/(f"{name}.eval-state.json" if precision == 'fp32' else f"{name}.eval-state-{precision}.json")
