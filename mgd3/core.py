@@ -4,13 +4,15 @@
 
 # %% ../nbs/00_core.ipynb 2
 from __future__ import annotations
-import os, sys, random, functools, json, platform
+import os, sys, re, errno, random, functools, json, platform
+from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto 0
-__all__ = ['seed_everything', 'item_seed', 'item_generators', 'get_device', 'sync_device', 'MGD3Error', 'cli', 'script',
-           'atomic_write', 'atomic_json', 'tiny_dit', 'tiny_vae', 'tiny_images', 'env_info', 'mgd3_info']
+__all__ = ['seed_everything', 'item_seed', 'item_generators', 'get_device', 'sync_device', 'MGD3Error', 'os_error_line',
+           'as_os_error', 'cli', 'script', 'atomic_write', 'atomic_json', 'atomic_safetensors', 'tiny_dit', 'tiny_vae',
+           'tiny_images', 'env_info', 'mgd3_info']
 
 # %% ../nbs/00_core.ipynb
 def seed_everything(seed:int # the seed for Python, NumPy and torch (CPU and CUDA)
@@ -52,15 +54,49 @@ def sync_device(device:torch.device):
 class MGD3Error(Exception):
     "An error caused by the user's input or environment, reported as one line by the command-line tools."
 
+
+# %% ../nbs/00_core.ipynb
+_ADVICE = {errno.ENOSPC: "no space left on the device; free some space, then re-run the same command with --resume",
+           errno.EDQUOT: "disk quota exceeded; free some space, then re-run the same command with --resume",
+           errno.EACCES: "permission denied; make it accessible to this user, or choose another path",
+           errno.EPERM: "operation not permitted; make it accessible to this user, or choose another path",
+           errno.EROFS: "read-only file system; choose a path on a writable disk",
+           errno.ENOTDIR: "a part of this path is a file, not a folder; choose another path",
+           errno.EISDIR: "this is a folder where a file was expected; choose another path",
+           errno.EEXIST: "this already exists; choose another path",
+           errno.ENOENT: "no such file or folder"}
+
+def os_error_line(e:OSError)->str:
+    "One line for an operating-system error: the path and what to do next."
+    path = e.filename if e.filename is not None else '(path not known)'
+    what = _ADVICE.get(e.errno) or (e.strerror or str(e).splitlines()[0] if str(e) else e.__class__.__name__)
+    return f"{path}: {what}"
+
+# %% ../nbs/00_core.ipynb
+def as_os_error(e:BaseException)->OSError|None:
+    "The operating-system error behind `e`: `e` itself, one of its causes, or one named as `(os error N)` in its message."
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError): return e
+        m = re.search(r'os error (\d+)', str(e))
+        if m: return OSError(int(m.group(1)), os.strerror(int(m.group(1))))
+        e = e.__cause__ or e.__context__
+    return None
+
+# %% ../nbs/00_core.ipynb
 def cli(f):
-    "Decorate a command-line entry point: `MGD3Error` and Ctrl-C become one line on stderr and a non-zero exit."
+    "Decorate a command-line entry point: `MGD3Error`, OS errors and Ctrl-C become one line on stderr and a non-zero exit."
     @functools.wraps(f)
     def _inner(*args, **kwargs):
         try: return f(*args, **kwargs)
-        except MGD3Error as e:
-            print(f"{f.__name__}: error: {e}", file=sys.stderr); sys.exit(2)
+        except MGD3Error as e: print(f"{f.__name__}: error: {e}", file=sys.stderr); sys.exit(2)
         except KeyboardInterrupt:
             print(f"{f.__name__}: interrupted; finished work is kept, re-run with --resume", file=sys.stderr); sys.exit(130)
+        except Exception as e:
+            ose = as_os_error(e)
+            if ose is None: raise
+            print(f"{f.__name__}: error: {os_error_line(ose)}", file=sys.stderr); sys.exit(1)
     return _inner
 
 # %% ../nbs/00_core.ipynb
@@ -82,20 +118,32 @@ def script(func):
     return _main
 
 # %% ../nbs/00_core.ipynb
-def atomic_write(path, data:bytes|str):
+def atomic_write(path, data:bytes|str)->Path:
     "Write `data` to `path` through a temporary file and an atomic rename."
-    from pathlib import Path
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, 'wb') as f:
-        f.write(data.encode() if isinstance(data, str) else data)
-        f.flush(); os.fsync(f.fileno())
-    os.replace(tmp, path)
+    path = Path(path); tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, 'wb') as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+            f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        try: tmp.unlink(missing_ok=True)
+        except OSError: pass
+        if e.filename in (None, str(tmp)): raise OSError(e.errno, e.strerror, str(path)) from None
+        raise
     return path
 
-def atomic_json(path, obj):
+# %% ../nbs/00_core.ipynb
+def atomic_json(path, obj)->Path:
     "Write `obj` as indented JSON to `path` atomically."
     return atomic_write(path, json.dumps(obj, indent=2, sort_keys=False) + '\n')
+
+# %% ../nbs/00_core.ipynb
+def atomic_safetensors(path, tensors:dict, metadata:dict|None=None)->Path:
+    "Write a dict of tensors as a safetensors file at `path` atomically (string `metadata` in its header)."
+    from safetensors.torch import save
+    return atomic_write(path, save({k: v.contiguous() for k, v in tensors.items()}, metadata=metadata))
 
 # %% ../nbs/00_core.ipynb
 def tiny_dit(in_channels:int=1, # channels of the (latent) images
