@@ -22,9 +22,9 @@ from .modes import Modes, find_modes, modes_hash, MODE_METHODS
 from .pipeline import ModeGuidedDiTPipeline, load_dit_pipeline, is_dit_pipeline, parse_dtype, DTYPES
 
 # %% auto 0
-__all__ = ['METHODS', 'PARTS', 'DistillConfig', 'FolderClasses', 'class_dirs', 'load_data', 'load_pipeline', 'model_labels',
-           'weights_hash', 'DirLock', 'prepare_out', 'class_latents', 'class_modes', 'class_chunks', 'Procs', 'distill',
-           'mgd3_distill']
+__all__ = ['METHODS', 'SHIPPED_MODELS', 'PARTS', 'DistillConfig', 'FolderClasses', 'class_dirs', 'load_data', 'resolve_model',
+           'load_pipeline', 'model_labels', 'weights_hash', 'DirLock', 'prepare_out', 'class_latents', 'class_modes',
+           'class_chunks', 'Procs', 'distill', 'mgd3_distill']
 
 # %% ../nbs/07_distill.ipynb
 METHODS = ('mgd3', 'dit', 'random', 'kmeans_real')
@@ -134,28 +134,42 @@ def load_data(cfg:DistillConfig)->ImageSet|FolderClasses:
     if cfg.subset is not None: return FolderClasses.imagenet(cfg.data, cfg.subset, size=cfg.size or 256)
     return load_image_folder(cfg.data, size=cfg.size)
 
+# %% ../nbs/07_distill.ipynb
+SHIPPED_MODELS = ('fmnist-dit',)   # the models inside the package, by name (mgd3/assets/<name>)
+
+def resolve_model(model:str|None # None, a shipped model's name, a model or run folder, or a DiTPipeline folder / hub id
+                 )->Path|str:
+    "The folder of the mgd3 model `model` names, or `model` itself for DiT-XL/2 (a `DiTPipeline` folder or hub id)."
+    p = Path(str(model)).expanduser() if model is not None else None
+    if p is None or (str(model) in SHIPPED_MODELS and not p.exists()): return shipped_model_dir()
+    if is_dit_pipeline(model): return str(model)
+    for d in (p, p/'model'):
+        if (d/'transformer'/'config.json').is_file(): return d
+    if (p/'checkpoint.json').is_file():
+        raise MGD3Error(f"--model {model} is an mgd3_pretrain run that has not finished (no {p/'model'} yet); "
+                        f"finish it with: mgd3_pretrain --out {model} --resume")
+    raise MGD3Error(f"--model {model}: no model found; looked for {p/'transformer'/'config.json'} (a model folder), "
+                    f"{p/'model'/'transformer'/'config.json'} (an mgd3_pretrain --out folder), a shipped model "
+                    f"({', '.join(SHIPPED_MODELS)}) and a DiTPipeline folder or hub id")
+
+# %% ../nbs/07_distill.ipynb
 def load_pipeline(model:str|None, device=None, vae:str|None=None, dtype=None)->ModeGuidedDiTPipeline:
-    "The generator pipeline in `model`: the shipped Fashion-MNIST DiT (None), an mgd3 model directory, or DiT-XL/2 (a DiTPipeline directory or hub id)."
-    if model is not None and is_dit_pipeline(model):
-        from diffusers.utils import logging as dlog
-        dlog.disable_progress_bar()
-        try: return load_dit_pipeline(model, vae=vae, device=device, dtype=dtype)
-        finally: dlog.enable_progress_bar()
-    path = Path(model) if model is not None else shipped_model_dir()
-    if not path.exists(): raise MGD3Error(f"model directory {path} does not exist")
-    if not (path/'transformer'/'config.json').exists():
-        raise MGD3Error(f"{path} is not a DiT model directory (no transformer/config.json)")
+    "The generator pipeline `model` names (see `resolve_model`): mgd3's own DiT, or DiT-XL/2."
+    src = resolve_model(model)
     from diffusers.utils import logging as dlog
     dlog.disable_progress_bar()
-    try: pipe = ModeGuidedDiTPipeline.from_pretrained(path, use_safetensors=True)
+    try:
+        if not isinstance(src, Path): return load_dit_pipeline(src, vae=vae, device=device, dtype=dtype)
+        pipe = ModeGuidedDiTPipeline.from_pretrained(src, use_safetensors=True)
     except MGD3Error: raise
-    except Exception as e: raise MGD3Error(f"cannot load the model in {path}: {e.__class__.__name__}: {str(e).splitlines()[0][:200]}") from None
+    except Exception as e: raise MGD3Error(f"cannot load the model in {src}: {e.__class__.__name__}: {str(e).splitlines()[0][:200]}") from None
     finally: dlog.enable_progress_bar()
-    info = json.loads((path/'mgd3.json').read_text()) if (path/'mgd3.json').exists() else {}
-    pipe.mgd3_info = info; pipe.model_path = path
+    pipe.mgd3_info = json.loads((src/'mgd3.json').read_text()) if (src/'mgd3.json').exists() else {}
+    pipe.model_path = src
     if parse_dtype(dtype) not in (None, torch.float32): pipe.transformer.to(parse_dtype(dtype))
     return pipe.to(get_device(device))
 
+# %% ../nbs/07_distill.ipynb
 def model_labels(data:ImageSet|FolderClasses, pipe:ModeGuidedDiTPipeline)->list:
     "The generator's class label for each class of `data`."
     names, K = getattr(pipe, 'mgd3_info', {}).get('classes'), pipe.num_classes
@@ -173,6 +187,7 @@ def model_labels(data:ImageSet|FolderClasses, pipe:ModeGuidedDiTPipeline)->list:
     if K != data.num_classes: raise MGD3Error(f"the model has {K} classes but the data has {data.num_classes}; use a model trained on this data")
     return list(range(K))
 
+# %% ../nbs/07_distill.ipynb
 def weights_hash(pipe, module:str='transformer')->str:
     "sha256 (16 hex digits) of the weights of the pipeline's transformer (or another module, e.g. 'vae')."
     h = hashlib.sha256()
