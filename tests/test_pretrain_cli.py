@@ -33,3 +33,16 @@ def test_train_imagefolder_and_resume(run_cli, tmp_path):
     r = run_cli(*args, '--steps', '5', '--resume')
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path/'r'/'checkpoint.json').read_text())['step'] == 5
+    # what mgd3_pretrain --out wrote is a --model for mgd3_distill: the run folder, or the model folder inside it
+    for model in (tmp_path/'r', tmp_path/'r'/'model'):
+        out = tmp_path/f"d-{model.name}"
+        r = run_cli('mgd3_distill', '--out', str(out), '--data', str(tmp_path/'data'), '--model', str(model),
+                    '--ipc', '1', '--steps', '2', '--stop_t', '1', '--quiet')
+        assert r.returncode == 0, r.stderr
+        assert sorted(p.parent.name for p in out.rglob('*.png')) == sorted(names)
+
+def test_distill_model_not_found(run_cli, tmp_path):
+    r = run_cli('mgd3_distill', '--out', str(tmp_path/'d'), '--model', str(tmp_path/'nothing'), '--quiet')
+    assert_clean_error(r, 'no model found', f"looked for {tmp_path/'nothing'/'transformer'/'config.json'}",
+                       str(tmp_path/'nothing'/'model'/'transformer'/'config.json'), 'fmnist-dit')
+    assert not (tmp_path/'d').exists()
