@@ -5,18 +5,20 @@
 # %% ../nbs/01_data.ipynb 2
 from __future__ import annotations
 import os, gzip, re, struct, hashlib, urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
+from fastcore.basics import patch
 from .core import MGD3Error, atomic_write
 
 # %% auto 0
 __all__ = ['FMNIST_CLASSES', 'FMNIST_FILES', 'FMNIST_MIRROR', 'FMNIST_DEBIAN', 'IMG_EXTS', 'SUBSETS', 'to_float', 'to_uint8',
            'ImageSet', 'read_idx', 'cache_dir', 'fmnist_candidates', 'find_fashion_mnist', 'load_fashion_mnist',
            'show_grid', 'center_crop_arr', 'list_image_folder', 'load_image_folder', 'safe_name', 'save_png',
-           'save_image_folder', 'SubsetClass', 'imagenet_subset', 'load_imagenet_subset', 'dit_labels']
+           'save_image_folder', 'SubsetClass', 'imagenet_subset', 'load_imagenet_subset', 'dit_labels', 'FolderClasses']
 
 # %% ../nbs/01_data.ipynb
 def to_float(x:torch.Tensor)->torch.Tensor:
@@ -277,3 +279,67 @@ def dit_labels(s:ImageSet)->list|None:
     if not s.wnids: return None
     pos = {w: i for i, w in enumerate(_asset_lines('imagenet1k_wnids.txt'))}
     return [pos[w] for w in s.wnids]
+
+# %% ../nbs/01_data.ipynb
+class FolderClasses:
+    "An ImageFolder read one class at a time: names, WordNet ids, counts and a fingerprint from the file list; pixels on demand."
+    def __init__(self, root, # the folder holding one sub-folder per class
+                 folders:list, # the class sub-folders, in label order
+                 classes:list|None=None, # class names (default: the folder names)
+                 size:int=256, # ADM/DiT centre crop to size×size
+                 channels:int=3, name:str|None=None, wnids:list|None=None,
+                 workers:int|None=None # threads decoding images (default: up to 8)
+                ):
+        self.root = Path(root)
+        if not self.root.is_dir(): raise MGD3Error(f"image folder {self.root} does not exist")
+        self.folders, self.classes = list(folders), list(classes or folders)
+        self.size, self.channels, self.name, self.wnids = int(size), channels, name or self.root.name, wnids
+        self.workers = workers or min(8, os.cpu_count() or 1)
+        self.files, self.sizes = [], []
+        for f, c in zip(self.folders, self.classes):
+            d = self.root/f
+            if not d.is_dir():
+                what = 'one sub-folder per WordNet id (the ImageNet train folder)' if wnids else 'one sub-folder per class'
+                raise MGD3Error(f"class folder {f} ({c}) not found in {self.root}; --data must hold {what}")
+            es = sorted((e for e in os.scandir(d) if e.is_file() and not e.name.startswith('.') and Path(e.name).suffix.lower() in IMG_EXTS),
+                        key=lambda e: e.name)
+            if not es: raise MGD3Error(f"class folder {d} holds no images ({', '.join(IMG_EXTS)})")
+            self.files.append([e.name for e in es]); self.sizes.append([e.stat().st_size for e in es])
+    num_classes = property(lambda self: len(self.classes))
+    shape = property(lambda self: (self.channels, self.size, self.size))
+    def __len__(self): return sum(self.counts())
+    def counts(self)->list: return [len(f) for f in self.files]
+
+# %% ../nbs/01_data.ipynb
+@patch(cls_method=True)
+def imagenet(cls:FolderClasses, root, subset:str, size:int=256, **kwargs)->FolderClasses:
+    "The classes of an ImageNet subset (see `SUBSETS`) in an ImageNet train folder."
+    cl = imagenet_subset(subset)
+    return cls(root, [c.wnid for c in cl], [c.name for c in cl], size=size, channels=3, name=subset, wnids=[c.wnid for c in cl], **kwargs)
+
+# %% ../nbs/01_data.ipynb
+@patch
+def class_key(self:FolderClasses, c:int)->str:
+    "A short hash identifying class c's images: folder, file names and byte sizes, crop size and channels."
+    h = hashlib.sha256(f"{self.size}|{self.channels}|{self.folders[c]}|".encode())
+    for n, b in zip(self.files[c], self.sizes[c]): h.update(f"{n}:{b};".encode())
+    return h.hexdigest()[:16]
+
+# %% ../nbs/01_data.ipynb
+@patch
+def fingerprint(self:FolderClasses)->str:
+    "A short hash of the class names and every class's files (cheap: no image is read)."
+    h = hashlib.sha256('\n'.join(self.classes).encode())
+    for c in range(self.num_classes): h.update(self.class_key(c).encode())
+    return h.hexdigest()[:16]
+
+# %% ../nbs/01_data.ipynb
+@patch
+def class_images(self:FolderClasses, c:int, rows=None)->torch.Tensor:
+    "uint8 images (N × C × H × W) of class c: all of them, or the class-local `rows`."
+    names = self.files[c] if rows is None else [self.files[c][int(r)] for r in rows]
+    mode = 'L' if self.channels == 1 else 'RGB'
+    load = lambda n: _load_img(self.root/self.folders[c]/n, mode, self.size)
+    with ThreadPoolExecutor(self.workers) as ex: arrs = list(ex.map(load, names))
+    x = torch.from_numpy(np.stack(arrs))
+    return (x[:, None] if self.channels == 1 else x.permute(0, 3, 1, 2)).contiguous()

@@ -10,11 +10,10 @@ from dataclasses import dataclass, asdict, field
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from safetensors.torch import save_file, load_file
 from .core import MGD3Error, item_seed, item_generators, get_device, atomic_json, cli, script, env_info
-from .data import (ImageSet, load_fashion_mnist, load_image_folder, imagenet_subset, dit_labels, save_png, safe_name, to_float,
+from .data import (ImageSet, FolderClasses, load_fashion_mnist, load_image_folder, imagenet_subset, dit_labels, save_png, safe_name, to_float,
                        cache_dir as user_cache_dir, SUBSETS, IMG_EXTS, _load_img)
 from .latents import IdentitySpace, VAESpace, encode_dataset, latents_cache_path
 from .generator import shipped_model_dir
@@ -22,9 +21,9 @@ from .modes import Modes, find_modes, modes_hash, MODE_METHODS
 from .pipeline import ModeGuidedDiTPipeline, load_dit_pipeline, is_dit_pipeline, parse_dtype, DTYPES
 
 # %% auto 0
-__all__ = ['METHODS', 'SHIPPED_MODELS', 'PARTS', 'DistillConfig', 'FolderClasses', 'class_dirs', 'load_data', 'resolve_model',
-           'load_pipeline', 'model_labels', 'weights_hash', 'DirLock', 'prepare_out', 'class_latents', 'class_modes',
-           'class_chunks', 'Procs', 'distill', 'mgd3_distill']
+__all__ = ['METHODS', 'SHIPPED_MODELS', 'PARTS', 'DistillConfig', 'class_dirs', 'load_data', 'resolve_model', 'load_pipeline',
+           'model_labels', 'weights_hash', 'DirLock', 'prepare_out', 'class_latents', 'class_modes', 'class_chunks',
+           'Procs', 'distill', 'mgd3_distill']
 
 # %% ../nbs/07_distill.ipynb
 METHODS = ('mgd3', 'dit', 'random', 'kmeans_real')
@@ -65,60 +64,6 @@ class DistillConfig:
         return self
 
 # %% ../nbs/07_distill.ipynb
-class FolderClasses:
-    "An ImageFolder read one class at a time: class names, WordNet ids, counts and a fingerprint from the file list; pixels on demand."
-    def __init__(self, root, # the folder holding one sub-folder per class
-                 folders:list, # the class sub-folders, in label order
-                 classes:list|None=None, # class names (default: the folder names)
-                 size:int=256, # ADM/DiT centre crop to size×size
-                 channels:int=3, name:str|None=None, wnids:list|None=None,
-                 workers:int|None=None # threads decoding images (default: up to 8)
-                ):
-        self.root = Path(root)
-        if not self.root.is_dir(): raise MGD3Error(f"image folder {self.root} does not exist")
-        self.folders, self.classes = list(folders), list(classes or folders)
-        self.size, self.channels, self.name, self.wnids = int(size), channels, name or self.root.name, wnids
-        self.workers = workers or min(8, os.cpu_count() or 1)
-        self.files, self.sizes = [], []
-        for f, c in zip(self.folders, self.classes):
-            d = self.root/f
-            if not d.is_dir():
-                what = 'one sub-folder per WordNet id (the ImageNet train folder)' if wnids else 'one sub-folder per class'
-                raise MGD3Error(f"class folder {f} ({c}) not found in {self.root}; --data must hold {what}")
-            es = sorted((e for e in os.scandir(d) if e.is_file() and not e.name.startswith('.') and Path(e.name).suffix.lower() in IMG_EXTS),
-                        key=lambda e: e.name)
-            if not es: raise MGD3Error(f"class folder {d} holds no images ({', '.join(IMG_EXTS)})")
-            self.files.append([e.name for e in es]); self.sizes.append([e.stat().st_size for e in es])
-    @classmethod
-    def imagenet(cls, root, subset:str, size:int=256, **kwargs)->FolderClasses:
-        "The classes of an ImageNet subset (see `mgd3.data.SUBSETS`) in an ImageNet train folder."
-        cl = imagenet_subset(subset)
-        return cls(root, [c.wnid for c in cl], [c.name for c in cl], size=size, channels=3, name=subset, wnids=[c.wnid for c in cl], **kwargs)
-    @property
-    def num_classes(self)->int: return len(self.classes)
-    @property
-    def shape(self)->tuple: return (self.channels, self.size, self.size)
-    def __len__(self): return sum(self.counts())
-    def counts(self)->list: return [len(f) for f in self.files]
-    def class_key(self, c:int)->str:
-        "A short hash identifying class c's images: folder, file names and byte sizes, crop size and channels."
-        h = hashlib.sha256(f"{self.size}|{self.channels}|{self.folders[c]}|".encode())
-        for n, b in zip(self.files[c], self.sizes[c]): h.update(f"{n}:{b};".encode())
-        return h.hexdigest()[:16]
-    def fingerprint(self)->str:
-        "A short hash of the class names and every class's files (cheap: no image is read)."
-        h = hashlib.sha256('\n'.join(self.classes).encode())
-        for c in range(self.num_classes): h.update(self.class_key(c).encode())
-        return h.hexdigest()[:16]
-    def class_images(self, c:int, rows=None)->torch.Tensor:
-        "uint8 images (N × C × H × W) of class c: all of them, or the class-local `rows`."
-        names = self.files[c] if rows is None else [self.files[c][int(r)] for r in rows]
-        mode = 'L' if self.channels == 1 else 'RGB'
-        load = lambda n: _load_img(self.root/self.folders[c]/n, mode, self.size)
-        with ThreadPoolExecutor(self.workers) as ex: arrs = list(ex.map(load, names))
-        x = torch.from_numpy(np.stack(arrs))
-        return (x[:, None] if self.channels == 1 else x.permute(0, 3, 1, 2)).contiguous()
-
 def class_dirs(data)->list:
     "The folder of each class in a distilled set: its name made file-system safe; ImageNet names shared by two classes (crane, maillot) get the WordNet id appended."
     dirs = [safe_name(c) for c in data.classes]
