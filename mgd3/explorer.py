@@ -5,9 +5,10 @@
 # %% ../nbs/11_explorer.ipynb 2
 from __future__ import annotations
 import torch
+from fastcore.basics import patch
 from .core import MGD3Error, item_generators
 from .data import ImageSet, show_grid
-from .modes import find_modes
+from .modes import find_class_modes
 
 # %% auto 0
 __all__ = ['Explorer', 'explore']
@@ -15,36 +16,64 @@ __all__ = ['Explorer', 'explore']
 # %% ../nbs/11_explorer.ipynb
 class Explorer:
     "Modes of one class and the mode-guided images made from them, for any λ, t_stop and seed."
-    def __init__(self, pipe, data:ImageSet, ipc:int=10, steps:int=50, guidance_scale:float=4.0, space=None, model_labels=None):
+    def __init__(self, pipe, # a `ModeGuidedDiTPipeline`
+                 data:ImageSet, # the real images whose modes guide the sampler
+                 ipc:int=10, # modes, and images, per class
+                 steps:int=50, # sampling steps
+                 guidance_scale:float=4.0, # classifier-free guidance
+                 space=None, # the pipeline's latent space (`mgd3.latents`); None: pixels
+                 model_labels=None, # the model's class label for each class of `data`; None: the same labels
+                 finder:str='kmeans'): # the mode finder, a key of `mgd3.modes.MODE_FINDERS`
         from mgd3.latents import IdentitySpace
         self.pipe, self.data, self.ipc, self.steps, self.guidance_scale = pipe, data, ipc, steps, guidance_scale
-        self.space = space or IdentitySpace()
+        self.space, self.finder = space or IdentitySpace(), finder
         self.labels = model_labels or list(range(data.num_classes))
         self._modes = {}
-    def modes(self, c:int, seed:int=0)->torch.Tensor:
-        "The `ipc` k-means modes of class `c` (cached per class and seed)."
-        if (c, seed) not in self._modes:
-            idx = self.data.indices(c)
-            z = self.space.encode(self.data.images(idx))
-            m = find_modes(z, torch.zeros(len(idx), dtype=torch.long), 1, self.ipc, 'kmeans', seed)
-            self._modes[(c, seed)] = m[0]
-        return self._modes[(c, seed)]
-    def render(self, c:int, lam:float=0.1, stop_t:int=25, seed:int=0)->tuple:
-        "(decoded modes, generated images) of class `c` as float tensors in [-1, 1]."
-        if not 0 <= c < self.data.num_classes: raise MGD3Error(f"class {c} is out of range 0..{self.data.num_classes - 1}")
-        m = self.modes(c, seed); y = torch.full((self.ipc,), self.labels[c])
-        gens = item_generators(seed, [(self.labels[c], k) for k in range(self.ipc)])
-        out = self.pipe(y, modes=m, guidance_scale=self.guidance_scale, mode_guidance_scale=lam, stop_t=stop_t,
-                        num_inference_steps=self.steps, generator=gens, output_type='pt', progress=False)
-        return self.space.decode(m).clamp(-1, 1), out.images
-    def show(self, c:int, lam:float=0.1, stop_t:int=25, seed:int=0, ax=None):
-        "Plot the modes (top row) above the images guided toward them (bottom row)."
-        m, g = self.render(c, lam, stop_t, seed)
-        return show_grid(torch.cat([m, g]), self.ipc, ['modes', f'λ={lam:g}, t_stop={stop_t}'], ax=ax,
-                         title=f"{self.data.classes[c]} (seed {seed})")
 
 # %% ../nbs/11_explorer.ipynb
-def explore(ex:Explorer|None=None, ipc:int=10, steps:int=50):
+@patch
+def modes(self:Explorer, c:int, # the class (a label of `data`)
+          seed:int=0 # the mode finder's seed
+         )->torch.Tensor:
+    "The `ipc` modes of class `c` found by the explorer's mode finder (cached per class and seed)."
+    if (c, seed) not in self._modes:
+        z = self.space.encode(self.data.images(self.data.indices(c)))
+        self._modes[(c, seed)] = find_class_modes(z, c, self.ipc, self.finder, seed)[0]
+    return self._modes[(c, seed)]
+
+# %% ../nbs/11_explorer.ipynb
+@patch
+def render(self:Explorer, c:int, # the class (a label of `data`)
+           lam:float=0.1, # λ, the mode guidance scale
+           stop_t:int=25, # t_stop: guidance while t > t_stop
+           seed:int=0 # seeds the modes and the noise of each image
+          )->tuple:
+    "(decoded modes, generated images) of class `c` as float tensors in [-1, 1]."
+    if not 0 <= c < self.data.num_classes: raise MGD3Error(f"class {c} is out of range 0..{self.data.num_classes - 1}")
+    m = self.modes(c, seed); y = torch.full((self.ipc,), self.labels[c])
+    gens = item_generators(seed, [(self.labels[c], k) for k in range(self.ipc)])
+    out = self.pipe(y, modes=m, guidance_scale=self.guidance_scale, mode_guidance_scale=lam, stop_t=stop_t,
+                    num_inference_steps=self.steps, generator=gens, output_type='pt', progress=False)
+    return self.space.decode(m).clamp(-1, 1), out.images
+
+# %% ../nbs/11_explorer.ipynb
+@patch
+def show(self:Explorer, c:int, # the class (a label of `data`)
+         lam:float=0.1, # λ
+         stop_t:int=25, # t_stop
+         seed:int=0, # seeds modes and noise
+         ax=None # a matplotlib axis; None: a new figure
+        ):
+    "Plot the modes (top row) above the images guided toward them (bottom row)."
+    m, g = self.render(c, lam, stop_t, seed)
+    return show_grid(torch.cat([m, g]), self.ipc, ['modes', f'λ={lam:g}, t_stop={stop_t}'], ax=ax,
+                     title=f"{self.data.classes[c]} (seed {seed})")
+
+# %% ../nbs/11_explorer.ipynb
+def explore(ex:Explorer|None=None, # the explorer to drive; None: the shipped Fashion-MNIST model and data
+            ipc:int=10, # modes per class of the default explorer
+            steps:int=50 # sampling steps of the default explorer
+           ):
     "An ipywidgets explorer over `ex` (default: the shipped Fashion-MNIST model and data)."
     import ipywidgets as W
     import matplotlib.pyplot as plt

@@ -53,11 +53,7 @@ def guide_at(i:int, # loop index of the step, 0 … steps−1
     return steps - 1 - i > stop_t
 
 # %% ../nbs/05_guidance.ipynb
-def _prev_timestep(scheduler, t)->int:
-    ts = [int(s) for s in scheduler.timesteps]; k = ts.index(int(t))
-    return ts[k + 1] if k + 1 < len(ts) else -1
-
-def ddim_mode_guided_step(scheduler, # any diffusers scheduler with `alphas_cumprod` and `timesteps` (after `set_timesteps`)
+def ddim_mode_guided_step(scheduler, # a `DDPMScheduler` after `set_timesteps` (its `alphas_cumprod` and `previous_timestep`)
                           model_output:torch.Tensor, # B × C (or 2C: the variance half is ignored): CFG-combined ε
                           t, # current timestep
                           x_t:torch.Tensor,
@@ -66,9 +62,11 @@ def ddim_mode_guided_step(scheduler, # any diffusers scheduler with `alphas_cump
                           guide:bool # guide at this step?
                          )->tuple:
     "Deterministic DDIM step (η = 0) with Algorithm 1's mode guidance on ε; returns (x_{t-1}, x̂0)."
+    if not hasattr(scheduler, 'previous_timestep'):
+        raise MGD3Error(f"the DDIM step needs a scheduler with `previous_timestep` (a DDPMScheduler), not a {type(scheduler).__name__}")
     C = x_t.shape[1]; eps = model_output[:, :C]
     ac = scheduler.alphas_cumprod
-    tp = _prev_timestep(scheduler, t)
+    tp = int(scheduler.previous_timestep(t))   # the next timestep of the list; -1 after the last
     ab = ac[int(t)].to(x_t.device, x_t.dtype)
     ab_prev = ac[tp].to(x_t.device, x_t.dtype) if tp >= 0 else torch.ones((), device=x_t.device, dtype=x_t.dtype)
     x0 = (x_t - (1 - ab).sqrt() * eps) / ab.sqrt()

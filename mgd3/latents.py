@@ -8,8 +8,9 @@ import hashlib, json
 from pathlib import Path
 import torch
 from tqdm.auto import tqdm
-from safetensors.torch import save_file, load_file
-from .core import MGD3Error, get_device, atomic_json
+from fastcore.basics import patch
+from safetensors.torch import load_file
+from .core import MGD3Error, get_device, atomic_json, atomic_safetensors
 from .data import ImageSet, to_float
 
 # %% auto 0
@@ -18,12 +19,13 @@ __all__ = ['LatentSpace', 'IdentitySpace', 'VAESpace', 'latents_cache_path', 'en
 # %% ../nbs/02_latents.ipynb
 class LatentSpace:
     "Base class: `encode` images in [-1, 1] to latents, `decode` latents back to images."
-    key = 'latent'
+    key = 'latent'  # names the space in cache files and manifests
     def encode(self, images:torch.Tensor)->torch.Tensor: raise NotImplementedError
     def decode(self, latents:torch.Tensor)->torch.Tensor: raise NotImplementedError
     def latent_shape(self, image_shape:tuple)->tuple: raise NotImplementedError
     def to(self, device): return self
 
+# %% ../nbs/02_latents.ipynb
 class IdentitySpace(LatentSpace):
     "Pixel space: latents are the images."
     key = 'pixels'
@@ -34,47 +36,73 @@ class IdentitySpace(LatentSpace):
 # %% ../nbs/02_latents.ipynb
 class VAESpace(LatentSpace):
     "Latent space of a `diffusers.AutoencoderKL`: posterior mean × scaling factor."
-    def __init__(self, vae, scaling_factor:float|None=None, name:str='vae'):
+    def __init__(self, vae, # a `diffusers.AutoencoderKL`
+                 scaling_factor:float|None=None, # None: the VAE's `config.scaling_factor`
+                 name:str='vae'): # names the space, with its scaling factor, in `key`
         self.vae = vae.eval()
         self.scaling_factor = float(scaling_factor if scaling_factor is not None else vae.config.scaling_factor)
         self.key = f"{name}-sf{self.scaling_factor:g}"
-    @classmethod
-    def from_pretrained(cls, path_or_id:str='stabilityai/sd-vae-ft-mse', **kwargs):
-        "Load an `AutoencoderKL` from a local directory or, if you have access, the hub."
-        from diffusers import AutoencoderKL
-        try: vae = AutoencoderKL.from_pretrained(path_or_id, **kwargs)
-        except (OSError, ValueError) as e:
-            raise MGD3Error(f"cannot load the VAE {path_or_id!r} ({e.__class__.__name__}); download it once with "
-                            f"`hf download {path_or_id} --local-dir DIR` and pass DIR") from None
-        return cls(vae, name=Path(path_or_id).name)
     def to(self, device): self.vae.to(device); return self
     @property
     def device(self): return next(self.vae.parameters()).device
-    @torch.no_grad()
-    def encode(self, images):
-        dtype = next(self.vae.parameters()).dtype
-        return self.vae.encode(images.to(self.device, dtype)).latent_dist.mean.float() * self.scaling_factor
-    @torch.no_grad()
-    def decode(self, latents):
-        dtype = next(self.vae.parameters()).dtype
-        return self.vae.decode(latents.to(self.device, dtype) / self.scaling_factor).sample.float().clamp(-1, 1)
-    def latent_shape(self, image_shape):
-        c, h, w = image_shape; f = 2 ** (len(self.vae.config.block_out_channels) - 1)
-        return (self.vae.config.latent_channels, h // f, w // f)
 
 # %% ../nbs/02_latents.ipynb
-def latents_cache_path(cache_dir, s:ImageSet, space:LatentSpace, preprocessing:str='')->Path:
+@patch(cls_method=True)
+def from_pretrained(cls:VAESpace, path_or_id:str='stabilityai/sd-vae-ft-mse', # a local directory or a hub id
+                    **kwargs): # passed to `AutoencoderKL.from_pretrained`
+    "Load an `AutoencoderKL` from a local directory or, if you have access, the hub."
+    from diffusers import AutoencoderKL
+    try: vae = AutoencoderKL.from_pretrained(path_or_id, **kwargs)
+    except (OSError, ValueError) as e:
+        raise MGD3Error(f"cannot load the VAE {path_or_id!r} ({e.__class__.__name__}); download it once with "
+                        f"`hf download {path_or_id} --local-dir DIR` and pass DIR") from None
+    return cls(vae, name=Path(path_or_id).name)
+
+# %% ../nbs/02_latents.ipynb
+@patch
+@torch.no_grad()
+def encode(self:VAESpace, images:torch.Tensor # B × C × H × W, floats in [-1, 1]
+          )->torch.Tensor:
+    "Latents of `images`: the VAE's posterior mean times the scaling factor (float32)."
+    dtype = next(self.vae.parameters()).dtype
+    return self.vae.encode(images.to(self.device, dtype)).latent_dist.mean.float() * self.scaling_factor
+
+# %% ../nbs/02_latents.ipynb
+@patch
+@torch.no_grad()
+def decode(self:VAESpace, latents:torch.Tensor # B × latent shape, as `encode` returns them
+          )->torch.Tensor:
+    "Images in [-1, 1] from latents: the VAE's decoder applied to latents ÷ scaling factor."
+    dtype = next(self.vae.parameters()).dtype
+    return self.vae.decode(latents.to(self.device, dtype) / self.scaling_factor).sample.float().clamp(-1, 1)
+
+# %% ../nbs/02_latents.ipynb
+@patch
+def latent_shape(self:VAESpace, image_shape:tuple # (C, H, W) of the images
+                )->tuple:
+    "(latent channels, H / f, W / f), f = 2^(down-sampling blocks − 1)."
+    c, h, w = image_shape; f = 2 ** (len(self.vae.config.block_out_channels) - 1)
+    return (self.vae.config.latent_channels, h // f, w // f)
+
+# %% ../nbs/02_latents.ipynb
+def latents_cache_path(cache_dir, # the cache directory
+                       s:ImageSet, # the dataset (anything with `name` and `fingerprint()`)
+                       space:LatentSpace, # the latent space (its `key`)
+                       preprocessing:str='' # describes any pre-processing of the images
+                      )->Path:
     "File name of the latents cache of `s` in `space`, keyed by dataset fingerprint, space and pre-processing."
     key = hashlib.sha256(f"{s.fingerprint()}|{space.key}|{preprocessing}".encode()).hexdigest()[:16]
     return Path(cache_dir)/f"latents-{s.name}-{space.key}-{key}.safetensors"
 
+# %% ../nbs/02_latents.ipynb
 def encode_dataset(s:ImageSet, # the images to encode
                    space:LatentSpace, # the latent space
-                   batch_size:int=256,
+                   batch_size:int=256, # images per call of `space.encode`
                    device=None, # where to encode (default: best available)
                    cache_dir=None, # directory for the safetensors cache; None: no cache
                    preprocessing:str='', # describes any pre-processing, part of the cache key
-                   progress:bool=True)->torch.Tensor:
+                   progress:bool=True # show a progress bar
+                  )->torch.Tensor:
     "Latents of every image of `s` (N × latent shape, float32, on the CPU), cached if `cache_dir` is given."
     path = latents_cache_path(cache_dir, s, space, preprocessing) if cache_dir is not None else None
     if path is not None and path.exists():
@@ -86,8 +114,5 @@ def encode_dataset(s:ImageSet, # the images to encode
         out.append(space.encode(s.images(slice(i, i + batch_size)).to(dev)).float().cpu())
     z = torch.cat(out) if out else torch.empty(0, *space.latent_shape(s.shape))
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + '.tmp')
-        save_file({'latents': z.contiguous()}, tmp, metadata={'dataset': s.name, 'space': space.key, 'preprocessing': preprocessing})
-        tmp.replace(path)
+        atomic_safetensors(path, {'latents': z}, metadata={'dataset': s.name, 'space': space.key, 'preprocessing': preprocessing})
     return z

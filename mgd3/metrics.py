@@ -17,7 +17,10 @@ def _per_class(labels:torch.Tensor)->dict:
     labels = torch.as_tensor(labels).long()
     return {int(c): (labels == c).nonzero().flatten() for c in labels.unique()}
 
-def diversity(feats:torch.Tensor, labels)->dict:
+# %% ../nbs/09_metrics.ipynb
+def diversity(feats:torch.Tensor, # N × d features of the distilled samples (any shape: rows are flattened)
+              labels # N class labels
+             )->dict:
     "Per class: mean over samples of the distance to the nearest other sample of the class (higher = more diverse)."
     f = torch.as_tensor(feats).double().reshape(len(feats), -1); out = {}
     for c, idx in _per_class(labels).items():
@@ -26,7 +29,13 @@ def diversity(feats:torch.Tensor, labels)->dict:
         out[c] = d.min(1).values.mean().item()
     return out
 
-def representativeness(feats:torch.Tensor, labels, real_feats:torch.Tensor, real_labels, k:int=50)->dict:
+# %% ../nbs/09_metrics.ipynb
+def representativeness(feats:torch.Tensor, # N × d features of the distilled samples
+                       labels, # their N class labels
+                       real_feats:torch.Tensor, # M × d features of the real samples
+                       real_labels, # their M class labels
+                       k:int=50 # nearest real samples per distilled sample (all if the class has fewer)
+                      )->dict:
     "Per class: mean over samples of the mean distance to the k nearest real samples of the class (lower = more representative)."
     f = torch.as_tensor(feats).double().reshape(len(feats), -1)
     r = torch.as_tensor(real_feats).double().reshape(len(real_feats), -1)
@@ -37,7 +46,11 @@ def representativeness(feats:torch.Tensor, labels, real_feats:torch.Tensor, real
         out[c] = d.topk(min(k, d.shape[1]), largest=False).values.mean().item()
     return out
 
-def mode_coverage(latents:torch.Tensor, labels, modes)->dict:
+# %% ../nbs/09_metrics.ipynb
+def mode_coverage(latents:torch.Tensor, # N × latent shape: the distilled samples in the space of the modes
+                  labels, # their N class labels
+                  modes # class label -> that class's modes (a dict, or `Modes`)
+                 )->dict:
     "Per class: share of the class's modes that are the nearest mode of at least one distilled latent."
     z = torch.as_tensor(latents).double().reshape(len(latents), -1); out = {}
     for c, idx in _per_class(labels).items():
@@ -47,15 +60,25 @@ def mode_coverage(latents:torch.Tensor, labels, modes)->dict:
     return out
 
 # %% ../nbs/09_metrics.ipynb
-def tsne_embed(*feature_sets, seed:int=0, perplexity:float=30.0)->list:
+def tsne_embed(*feature_sets, # N_i × d tensors, embedded together
+               seed:int=0, # t-SNE's `random_state`
+               perplexity:float=30.0 # lowered to (total samples − 1) for small sets
+              )->list:
     "Embed several feature sets jointly in 2-D with t-SNE (the paper's space for diversity/representativeness)."
     from sklearn.manifold import TSNE
     allf = torch.cat([torch.as_tensor(f).reshape(len(f), -1) for f in feature_sets]).numpy()
     e = torch.from_numpy(TSNE(2, perplexity=min(perplexity, len(allf) - 1), random_state=seed, init='pca').fit_transform(allf))
     return list(e.split([len(f) for f in feature_sets]))
 
-def set_metrics(distilled:ImageSet, real:ImageSet, features, # callable: float images in [-1, 1] -> N × d features
-                k:int=50, modes=None, space=None)->dict:
+# %% ../nbs/09_metrics.ipynb
+def set_metrics(distilled:ImageSet, # the distilled set
+                real:ImageSet, # the real training set it was distilled from
+                features, # callable: float images in [-1, 1] -> N × d features
+                k:int=50, # real neighbours for representativeness
+                modes=None, # class label -> modes for coverage; None: found by `finder` in `real`
+                space=None, # latent space of the modes (`mgd3.latents`); None: pixels
+                finder:str='kmeans' # a key of `mgd3.modes.MODE_FINDERS`, used when `modes` is None
+               )->dict:
     "Mean diversity, representativeness and mode coverage of `distilled` against `real`, plus per-class values."
     from mgd3.data import safe_name
     pos = {safe_name(n): i for i, n in enumerate(real.classes)}
@@ -68,7 +91,7 @@ def set_metrics(distilled:ImageSet, real:ImageSet, features, # callable: float i
     if modes is None:
         from mgd3.modes import find_modes
         z_real = real.images() if space is None else space.encode(real.images())
-        modes = find_modes(z_real, real.y, real.num_classes, ipc, 'kmeans', 0).modes
+        modes = find_modes(z_real, real.y, real.num_classes, ipc, finder, 0).modes
     div, rep = diversity(f_syn, y), representativeness(f_syn, y, f_real, real.y, k)
     cov = mode_coverage(z_syn, y, modes)
     mean = lambda d: float(np.mean(list(d.values())))
@@ -77,7 +100,8 @@ def set_metrics(distilled:ImageSet, real:ImageSet, features, # callable: float i
 
 # %% ../nbs/09_metrics.ipynb
 def plot_metrics(results:dict, # method name -> dict from `set_metrics` (or with mean/std lists)
-                 title:str|None=None):
+                 title:str|None=None # the figure's title
+                ):
     "Bar charts of diversity, representativeness and mode coverage per method."
     import matplotlib.pyplot as plt
     keys = [('diversity', 'diversity ↑'), ('representativeness', 'representativeness\n(distance to real) ↓'), ('mode_coverage', 'mode coverage ↑')]

@@ -9,21 +9,21 @@ from pathlib import Path
 from dataclasses import dataclass, field
 import numpy as np
 import torch
-from safetensors.torch import save_file, load_file
-from .core import MGD3Error, item_seed, atomic_json
+from fastcore.basics import patch
+from safetensors.torch import load_file
+from .core import MGD3Error, item_seed, atomic_json, atomic_safetensors
 
 # %% auto 0
-__all__ = ['MODE_METHODS', 'Modes', 'find_modes', 'modes_hash', 'save_modes', 'load_modes']
+__all__ = ['MODE_FINDERS', 'MODE_METHODS', 'Modes', 'register_mode_finder', 'kmeans_modes', 'gmm_modes', 'closest_modes',
+           'random_rows', 'random_modes', 'find_class_modes', 'find_modes', 'modes_hash', 'save_modes', 'load_modes']
 
 # %% ../nbs/04_modes.ipynb
-MODE_METHODS = ('kmeans', 'gmm', 'closest', 'random')
-
 @dataclass
 class Modes:
     "The modes of every class, keyed by class label, and how they were found."
     modes: dict                 # label -> float32 tensor (ipc × latent shape)
     indices: dict               # label -> dataset indices of the chosen real latents ('closest', 'random'), else None
-    method: str
+    method: str                 # the mode finder, a key of `MODE_FINDERS`
     ipc: int
     seed: int
     latent_shape: tuple
@@ -33,64 +33,144 @@ class Modes:
     def labels(self)->list: return sorted(self.modes)
     def __getitem__(self, label:int)->torch.Tensor: return self.modes[int(label)]
     def __len__(self): return len(self.modes)
-    def stacked(self, labels=None)->tuple:
-        "(class labels, modes) as two aligned tensors: class by class, mode 0..ipc-1 within a class."
-        labels = self.labels if labels is None else [int(c) for c in labels]
-        missing = [c for c in labels if c not in self.modes]
-        if missing: raise MGD3Error(f"no modes for class label(s) {missing}; these modes cover labels {self.labels}")
-        y = torch.tensor([c for c in labels for _ in range(len(self.modes[c]))], dtype=torch.long)
-        return y, torch.cat([self.modes[c] for c in labels]) if labels else torch.empty(0, *self.latent_shape)
 
 # %% ../nbs/04_modes.ipynb
-def _as_tensor(a)->torch.Tensor:
-    return a.detach().cpu() if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a))
+@patch
+def stacked(self:Modes, labels=None # class labels to lay out, in this order; None: all, ascending
+           )->tuple:
+    "(class labels, modes) as two aligned tensors: class by class, mode 0..ipc-1 within a class."
+    labels = self.labels if labels is None else [int(c) for c in labels]
+    missing = [c for c in labels if c not in self.modes]
+    if missing: raise MGD3Error(f"no modes for class label(s) {missing}; these modes cover labels {self.labels}")
+    y = torch.tensor([c for c in labels for _ in range(len(self.modes[c]))], dtype=torch.long)
+    return y, torch.cat([self.modes[c] for c in labels]) if labels else torch.empty(0, *self.latent_shape)
 
+# %% ../nbs/04_modes.ipynb
+MODE_FINDERS = {}                    # name -> finder(X, ipc, seed, c) -> (modes ipc × d, rows of X or None)
+MODE_METHODS = MODE_FINDERS.keys()   # the registered names, always up to date (`in`, iteration, `', '.join`)
+
+# %% ../nbs/04_modes.ipynb
+def register_mode_finder(name:str # the name `find_modes(method=...)` will accept
+                        ):
+    "Decorator: add a finder `f(X, ipc, seed, c) -> (modes, rows or None)` to `MODE_FINDERS` as `name`."
+    def _register(f):
+        MODE_FINDERS[name] = f
+        return f
+    return _register
+
+# %% ../nbs/04_modes.ipynb
+@register_mode_finder('kmeans')
+def kmeans_modes(X:np.ndarray, # n × d: the latents of one class, flattened, in dataset order
+                 ipc:int, # the number of modes
+                 seed:int=0, # k-means' `random_state`
+                 c:int=0 # the class label (unused)
+                )->tuple:
+    "MGD³'s modes: the raw k-means centroids (k-means++, `n_init='auto'`, `random_state=seed`); no rows."
+    from sklearn.cluster import KMeans
+    return KMeans(n_clusters=ipc, random_state=seed, n_init='auto').fit(X).cluster_centers_, None
+
+# %% ../nbs/04_modes.ipynb
+@register_mode_finder('gmm')
+def gmm_modes(X:np.ndarray, # n × d: the latents of one class
+              ipc:int, # the number of mixture components
+              seed:int=0, # the mixture's `random_state`
+              c:int=0 # the class label (unused)
+             )->tuple:
+    "Ablation: the means of a diagonal-covariance Gaussian mixture with `ipc` components; no rows."
+    from sklearn.mixture import GaussianMixture
+    return GaussianMixture(n_components=ipc, covariance_type='diag', random_state=seed).fit(X).means_, None
+
+# %% ../nbs/04_modes.ipynb
 def _closest(X:np.ndarray, centers:np.ndarray)->np.ndarray:
     "Row index in X of the point nearest (L2) to each centre."
     d = ((X[None].astype(np.float64) - centers[:, None].astype(np.float64)) ** 2).sum(-1) if len(X) * len(centers) < 2**22 else \
         np.stack([((X.astype(np.float64) - c.astype(np.float64)) ** 2).sum(-1) for c in centers])
     return d.argmin(1)
 
+# %% ../nbs/04_modes.ipynb
+@register_mode_finder('closest')
+def closest_modes(X:np.ndarray, # n × d: the latents of one class
+                  ipc:int, # the number of modes
+                  seed:int=0, # k-means' `random_state`
+                  c:int=0 # the class label (unused)
+                 )->tuple:
+    "Ablation: for each k-means centroid the nearest (L2) real latent of the class, and its row."
+    rows = _closest(X, kmeans_modes(X, ipc, seed)[0])
+    return X[rows], rows
+
+# %% ../nbs/04_modes.ipynb
+def random_rows(n:int, # how many rows to choose from (the images of class c)
+                ipc:int, # how many to choose
+                seed:int, # the run's seed
+                c:int # the class label: each class gets its own draw
+               )->list:
+    "`ipc` distinct rows of `n`, drawn uniformly by a generator seeded with (seed, c): mgd3's random choice."
+    g = torch.Generator().manual_seed(item_seed(seed, c))
+    return torch.randperm(n, generator=g)[:ipc].tolist()
+
+# %% ../nbs/04_modes.ipynb
+@register_mode_finder('random')
+def random_modes(X:np.ndarray, # n × d: the latents of one class
+                 ipc:int, # how many latents to pick
+                 seed:int=0, # the run's seed
+                 c:int=0 # the class label, which seeds the choice with `seed`
+                )->tuple:
+    "Ablation without mode discovery: `ipc` random real latents of class `c` (`random_rows`), and their rows."
+    rows = random_rows(len(X), ipc, seed, c)
+    return X[rows], rows
+
+# %% ../nbs/04_modes.ipynb
+def _as_tensor(a)->torch.Tensor:
+    return a.detach().cpu() if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a))
+
+# %% ../nbs/04_modes.ipynb
+def _check(method:str, ipc, c:int, n:int):
+    "Raise `MGD3Error` unless `method` is a registered finder and class `c`'s `n` images suffice for `ipc` modes."
+    if method not in MODE_FINDERS: raise MGD3Error(f"unknown mode discovery method {method!r}: choose one of {', '.join(MODE_FINDERS)}")
+    if int(ipc) != ipc or ipc <= 0: raise MGD3Error(f"ipc must be a positive whole number of images per class, got {ipc}")
+    if n < ipc: raise MGD3Error(f"class {c} has only {n} images, fewer than ipc={ipc}; lower ipc or add images")
+
+# %% ../nbs/04_modes.ipynb
+def find_class_modes(z, # the latents of one class (n × latent shape, tensor or array), in dataset order
+                     c:int, # its class label (seeds the `random` choice)
+                     ipc:int, # the number of modes
+                     method:str='kmeans', # a key of `MODE_FINDERS`
+                     seed:int=0 # k-means / GMM `random_state`; seed of the random choice
+                    )->tuple:
+    "(modes: `ipc` × latent shape float32 tensor, rows of `z` they are, or None) for one class."
+    z = _as_tensor(z).float(); _check(method, ipc, c, len(z))
+    M, rows = MODE_FINDERS[method](z.reshape(len(z), -1).numpy(), ipc, seed, c)
+    M = torch.from_numpy(np.ascontiguousarray(M, dtype=np.float32)).reshape(ipc, *z.shape[1:])
+    return M, None if rows is None else [int(r) for r in rows]
+
+# %% ../nbs/04_modes.ipynb
 def find_modes(latents, # N × latent shape (tensor or array), one row per dataset image
                labels, # N class labels
                num_classes:int, # find modes for labels 0..num_classes-1
                ipc:int, # modes (= distilled images) per class
-               method:str='kmeans', # 'kmeans' (MGD³), 'gmm', 'closest' (real latent nearest each centroid), 'random'
+               method:str='kmeans', # a key of `MODE_FINDERS`: 'kmeans' (MGD³), 'gmm', 'closest', 'random', ...
                seed:int=0, # k-means / GMM random_state; seed of the random choice
-               fingerprint:str|None=None, space:str|None=None # recorded with the modes
+               fingerprint:str|None=None, # of the dataset, recorded with the modes
+               space:str|None=None # key of the latent space, recorded with the modes
               )->Modes:
-    "Find `ipc` modes per class with `method`, keyed by class label (deterministic for a seed)."
-    if method not in MODE_METHODS: raise MGD3Error(f"unknown mode discovery method {method!r}: choose one of {', '.join(MODE_METHODS)}")
-    if int(ipc) != ipc or ipc <= 0: raise MGD3Error(f"ipc must be a positive whole number of images per class, got {ipc}")
+    "Find `ipc` modes per class with the finder `method`, keyed by class label (deterministic for a seed)."
     z, y = _as_tensor(latents).float(), _as_tensor(labels).long().reshape(-1)
     if len(z) != len(y): raise MGD3Error(f"{len(z)} latents but {len(y)} labels; pass one label per latent")
     if len(y) and (y.min() < 0 or y.max() >= num_classes):
         raise MGD3Error(f"labels must lie in 0..{num_classes - 1}, found {y.min().item() if y.min() < 0 else y.max().item()}")
     counts = torch.bincount(y, minlength=num_classes)
-    few = [c for c in range(num_classes) if counts[c] < ipc]
-    if few: raise MGD3Error(f"class {few[0]} has only {counts[few[0]].item()} images, fewer than ipc={ipc}; lower ipc or add images")
-    shape = tuple(z.shape[1:]); modes, indices = {}, {}
+    for c in range(num_classes): _check(method, ipc, c, int(counts[c]))   # every class, before any work
+    modes, indices = {}, {}
     for c in range(num_classes):
         idx = (y == c).nonzero().flatten()           # dataset rows of class c, in dataset order
-        X = z[idx].reshape(len(idx), -1).numpy()
-        if method == 'random':
-            g = torch.Generator().manual_seed(item_seed(seed, c))
-            rows = torch.randperm(len(idx), generator=g)[:ipc].numpy()
-            M = X[rows]
-        elif method == 'gmm':
-            from sklearn.mixture import GaussianMixture
-            M, rows = GaussianMixture(n_components=ipc, covariance_type='diag', random_state=seed).fit(X).means_, None
-        else:
-            from sklearn.cluster import KMeans
-            M = KMeans(n_clusters=ipc, random_state=seed, n_init='auto').fit(X).cluster_centers_
-            rows = None
-            if method == 'closest': rows = _closest(X, M); M = X[rows]
-        modes[c] = torch.from_numpy(np.ascontiguousarray(M, dtype=np.float32)).reshape(ipc, *shape)
+        modes[c], rows = find_class_modes(z[idx], c, ipc, method, seed)
         indices[c] = None if rows is None else idx[torch.as_tensor(rows)].tolist()
-    return Modes(modes, indices, method, int(ipc), seed, shape, fingerprint, space)
+    return Modes(modes, indices, method, int(ipc), seed, tuple(z.shape[1:]), fingerprint, space)
 
 # %% ../nbs/04_modes.ipynb
-def modes_hash(modes:Modes, n:int=16)->str:
+def modes_hash(modes:Modes, # the modes to hash
+               n:int=16 # hex digits to keep
+              )->str:
     "Short sha256 (hex) of the mode tensors and their labels."
     h = hashlib.sha256()
     for c in modes.labels:
@@ -98,24 +178,27 @@ def modes_hash(modes:Modes, n:int=16)->str:
         h.update(f"{c}:{tuple(t.shape)};".encode()); h.update(t.numpy().tobytes())
     return h.hexdigest()[:n]
 
+# %% ../nbs/04_modes.ipynb
 def _sidecar(path:Path)->Path: return path.with_suffix('.json')
 
+# %% ../nbs/04_modes.ipynb
 def save_modes(modes:Modes, path, # the .safetensors file; the JSON sidecar goes beside it
                fingerprint:str|None=None, space:str|None=None # override what `modes` records
               )->Path:
     "Save modes as safetensors (`class_<label>` tensors) plus a JSON sidecar describing them, atomically."
     path = Path(path)
     if path.suffix != '.safetensors': path = path.with_name(path.name + '.safetensors')
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {f"class_{c}": modes.modes[c].detach().cpu().float().contiguous() for c in modes.labels}
-    tmp = path.with_name(f".{path.name}.tmp"); save_file(tensors, tmp, metadata={'format': 'mgd3-modes'}); tmp.replace(path)
+    tensors = {f"class_{c}": modes.modes[c].detach().cpu().float() for c in modes.labels}
+    atomic_safetensors(path, tensors, metadata={'format': 'mgd3-modes'})
     atomic_json(_sidecar(path), {'format': 'mgd3-modes', 'version': 1, 'method': modes.method, 'ipc': modes.ipc,
         'seed': modes.seed, 'latent_shape': list(modes.latent_shape), 'labels': modes.labels,
         'data_fingerprint': fingerprint or modes.fingerprint, 'latent_space': space or modes.space,
         'indices': {str(c): modes.indices.get(c) for c in modes.labels}, 'hash': modes_hash(modes)})
     return path
 
-def load_modes(path)->Modes:
+# %% ../nbs/04_modes.ipynb
+def load_modes(path # the .safetensors file written by `save_modes` (the suffix may be left out)
+              )->Modes:
     "Load modes written by `save_modes` (checks that tensors and sidecar belong together)."
     path = Path(path)
     if path.suffix != '.safetensors' and not path.exists(): path = path.with_name(path.name + '.safetensors')
