@@ -4,64 +4,93 @@
 
 # %% ../nbs/07_distill.ipynb 2
 from __future__ import annotations
-import os, re, json, time, shutil, hashlib, socket
+import os, re, json, time, shutil, hashlib, socket, typing
 from pathlib import Path
-from dataclasses import dataclass, asdict, field
-import numpy as np
+from dataclasses import dataclass, asdict, field, fields
 import torch
 from tqdm.auto import tqdm
 from datetime import timedelta
-from safetensors.torch import save_file, load_file
-from .core import MGD3Error, item_seed, item_generators, get_device, atomic_json, cli, script, env_info
-from .data import (ImageSet, FolderClasses, load_fashion_mnist, load_image_folder, imagenet_subset, dit_labels, save_png, safe_name, to_float,
-                       cache_dir as user_cache_dir, SUBSETS, IMG_EXTS, _load_img)
+from safetensors.torch import load_file
+from fastcore.script import Param, store_true
+from fastcore.basics import patch
+from .core import MGD3Error, item_generators, get_device, atomic_json, atomic_safetensors, script, env_info
+from .data import (ImageSet, FolderClasses, load_fashion_mnist, load_image_folder, imagenet_subset, dit_labels, save_png,
+                       safe_name, to_float, cache_dir as user_cache_dir, SUBSETS)
 from .latents import IdentitySpace, VAESpace, encode_dataset, latents_cache_path
-from .generator import shipped_model_dir
-from .modes import Modes, find_modes, modes_hash, MODE_METHODS
-from .pipeline import ModeGuidedDiTPipeline, load_dit_pipeline, is_dit_pipeline, parse_dtype, DTYPES
+from .modes import Modes, modes_hash, MODE_FINDERS, find_class_modes, random_rows
+from .pipeline import ModeGuidedDiTPipeline, is_dit_pipeline, DTYPES
 
 # %% auto 0
-__all__ = ['METHODS', 'SHIPPED_MODELS', 'PARTS', 'DistillConfig', 'class_dirs', 'load_data', 'resolve_model', 'load_pipeline',
-           'model_labels', 'weights_hash', 'DirLock', 'prepare_out', 'class_latents', 'class_modes', 'class_chunks',
-           'Procs', 'distill', 'mgd3_distill']
+__all__ = ['METHODS', 'PARTS', 'Method', 'method_finder', 'opt', 'DistillConfig', 'class_dirs', 'load_data', 'model_labels',
+           'weights_hash', 'DirLock', 'prepare_out', 'class_latents', 'class_modes', 'class_chunks', 'Procs', 'distill',
+           'config_param', 'mgd3_distill']
 
 # %% ../nbs/07_distill.ipynb
-METHODS = ('mgd3', 'dit', 'random', 'kmeans_real')
+@dataclass(frozen=True)
+class Method:
+    "How a distillation method makes the IPC images of a class."
+    description: str          # one line, for the docs and --help
+    generative: bool          # images sampled by the generator; else real training images are chosen
+    finder: str|None = None   # the mode finder it uses ('config': the config's `modes`); real images without one: random rows
 
+METHODS = {'mgd3': Method("a DiT sample guided toward one of the class's modes until t_stop (the paper)", True, 'config'),
+           'dit': Method("a DiT sample from the same noise, without mode guidance (the paper's DiT baseline)", True),
+           'random': Method("a random real training image (the classic baseline)", False),
+           'kmeans_real': Method("the real image closest to each k-means centroid (the paper's mode discovery only)", False, 'closest')}
+
+# %% ../nbs/07_distill.ipynb
+def method_finder(method:str, modes:str='kmeans')->str|None:
+    "The mode finder a method uses, `modes` standing for the configured one."
+    f = METHODS[method].finder
+    return modes if f == 'config' else f
+
+# %% ../nbs/07_distill.ipynb
+def opt(default, help:str, choices:str|None=None):
+    "A config field with its command-line help (and the name of the registry its value comes from)."
+    return field(default=default, metadata={'help': help, 'choices': choices})
+
+_D = ModeGuidedDiTPipeline.defaults
+
+# %% ../nbs/07_distill.ipynb
 @dataclass
 class DistillConfig:
     "Every setting that determines a distilled set (recorded in the manifest)."
-    method: str = 'mgd3'
-    ipc: int = 10
-    seed: int = 0
-    modes: str = 'kmeans'             # mode discovery for `mgd3`
-    mode_guidance_scale: float = 0.1  # λ
-    stop_t: int = 25                  # t_stop
-    guidance_scale: float = 4.0       # classifier-free guidance
-    steps: int = 50                   # sampling steps
-    sampler: str = 'ddpm'
-    data: str|None = None             # ImageFolder (None: Fashion-MNIST train)
-    subset: str|None = None           # ImageNet subset name when `data` is an ImageNet train folder
-    size: int|None = None             # resize + centre-crop ImageFolder images
-    model: str|None = None            # diffusers model directory (None: the shipped Fashion-MNIST DiT), or a DiTPipeline dir / hub id
-    vae: str|None = None              # for a DiTPipeline model: another VAE (dir or hub id); None: the model's own
-    dtype: str = 'float32'            # the transformer's dtype while sampling (float32, bfloat16, float16)
-    def check(self):
-        "Raise `MGD3Error` for settings that cannot work."
-        if self.method not in METHODS: raise MGD3Error(f"unknown --method {self.method!r}: choose one of {', '.join(METHODS)}")
-        if self.modes not in MODE_METHODS: raise MGD3Error(f"unknown --modes {self.modes!r}: choose one of {', '.join(MODE_METHODS)}")
-        if int(self.ipc) != self.ipc or self.ipc <= 0: raise MGD3Error(f"--ipc must be a positive number of images per class, got {self.ipc}")
-        if int(self.steps) != self.steps or self.steps <= 0: raise MGD3Error(f"--steps must be a positive integer, got {self.steps}")
-        if not 0 <= self.stop_t <= self.steps: raise MGD3Error(f"--stop_t must lie in 0..{self.steps} (--steps), got {self.stop_t}")
-        if self.mode_guidance_scale < 0: raise MGD3Error(f"--mode_guidance_scale must be >= 0, got {self.mode_guidance_scale}")
-        if self.guidance_scale < 0: raise MGD3Error(f"--guidance_scale must be >= 0, got {self.guidance_scale}")
-        if self.subset is not None and self.subset not in SUBSETS: raise MGD3Error(f"unknown --subset {self.subset!r}: choose one of {', '.join(SUBSETS)}")
-        if self.subset is not None and self.data is None: raise MGD3Error("--subset needs --data: the ImageNet train folder")
-        if self.sampler not in ('ddpm', 'ddim'): raise MGD3Error(f"unknown --sampler {self.sampler!r}: use ddpm or ddim")
-        if self.dtype not in DTYPES: raise MGD3Error(f"unknown --dtype {self.dtype!r}: use float32, bfloat16 or float16")
-        if self.vae is not None and (self.model is None or not is_dit_pipeline(self.model)):
-            raise MGD3Error("--vae applies to DiT-XL/2-style models only (a DiTPipeline directory or hub id as --model)")
-        return self
+    method: str = opt('mgd3', 'how each image is made', 'METHODS')
+    ipc: int = opt(10, 'images per class')
+    seed: int = opt(0, 'random seed (modes and noise)')
+    modes: str = opt('kmeans', 'mode discovery for mgd3', 'MODE_FINDERS')
+    mode_guidance_scale: float = opt(0.1, 'λ, the mode-guidance strength')
+    stop_t: int = opt(_D['stop_t'], 't_stop: guide while the step index t > stop_t (t runs steps-1 ... 0)')
+    guidance_scale: float = opt(_D['guidance_scale'], 'classifier-free guidance scale')
+    steps: int = opt(_D['num_inference_steps'], 'sampling steps')
+    sampler: str = opt('ddpm', 'ddpm (the paper) or ddim')
+    data: str|None = opt(None, 'training ImageFolder (default: Fashion-MNIST)')
+    subset: str|None = opt(None, 'ImageNet subset when --data is an ImageNet train folder', 'SUBSETS')
+    size: int|None = opt(None, 'resize + centre-crop --data images to this size')
+    model: str|None = opt(None, 'the generator: a shipped model (fmnist-dit, the default), a model folder or what mgd3_pretrain --out wrote, or DiT-XL/2 (a DiTPipeline folder or hub id)')
+    vae: str|None = opt(None, "DiT-XL/2 only: another VAE, a folder or hub id (the paper: stabilityai/sd-vae-ft-mse); default: the model's own")
+    dtype: str = opt('float32', 'transformer dtype while sampling', 'DTYPES')
+
+# %% ../nbs/07_distill.ipynb
+_CHOICES = {'METHODS': lambda: METHODS, 'MODE_FINDERS': lambda: MODE_FINDERS, 'SUBSETS': lambda: SUBSETS, 'DTYPES': lambda: DTYPES}
+
+def _known(name:str, value, choices):
+    if value is not None and value not in choices: raise MGD3Error(f"unknown --{name} {value!r}: choose one of {', '.join(choices)}")
+
+@patch
+def check(self:DistillConfig)->DistillConfig:
+    "Raise `MGD3Error` for settings that cannot work; return the config."
+    _known('method', self.method, METHODS); _known('modes', self.modes, MODE_FINDERS); _known('subset', self.subset, SUBSETS)
+    _known('sampler', self.sampler, ('ddpm', 'ddim')); _known('dtype', self.dtype, DTYPES)
+    if int(self.ipc) != self.ipc or self.ipc <= 0: raise MGD3Error(f"--ipc must be a positive number of images per class, got {self.ipc}")
+    if int(self.steps) != self.steps or self.steps <= 0: raise MGD3Error(f"--steps must be a positive integer, got {self.steps}")
+    if not 0 <= self.stop_t <= self.steps: raise MGD3Error(f"--stop_t must lie in 0..{self.steps} (--steps), got {self.stop_t}")
+    if self.mode_guidance_scale < 0: raise MGD3Error(f"--mode_guidance_scale must be >= 0, got {self.mode_guidance_scale}")
+    if self.guidance_scale < 0: raise MGD3Error(f"--guidance_scale must be >= 0, got {self.guidance_scale}")
+    if self.subset is not None and self.data is None: raise MGD3Error("--subset needs --data: the ImageNet train folder")
+    if self.vae is not None and (self.model is None or not is_dit_pipeline(self.model)):
+        raise MGD3Error("--vae applies to DiT-XL/2-style models only (a DiTPipeline directory or hub id as --model)")
+    return self
 
 # %% ../nbs/07_distill.ipynb
 def class_dirs(data)->list:
@@ -80,55 +109,20 @@ def load_data(cfg:DistillConfig)->ImageSet|FolderClasses:
     return load_image_folder(cfg.data, size=cfg.size)
 
 # %% ../nbs/07_distill.ipynb
-SHIPPED_MODELS = ('fmnist-dit',)   # the models inside the package, by name (mgd3/assets/<name>)
-
-def resolve_model(model:str|None # None, a shipped model's name, a model or run folder, or a DiTPipeline folder / hub id
-                 )->Path|str:
-    "The folder of the mgd3 model `model` names, or `model` itself for DiT-XL/2 (a `DiTPipeline` folder or hub id)."
-    p = Path(str(model)).expanduser() if model is not None else None
-    if p is None or (str(model) in SHIPPED_MODELS and not p.exists()): return shipped_model_dir()
-    if is_dit_pipeline(model): return str(model)
-    for d in (p, p/'model'):
-        if (d/'transformer'/'config.json').is_file(): return d
-    if (p/'checkpoint.json').is_file():
-        raise MGD3Error(f"--model {model} is an mgd3_pretrain run that has not finished (no {p/'model'} yet); "
-                        f"finish it with: mgd3_pretrain --out {model} --resume")
-    raise MGD3Error(f"--model {model}: no model found; looked for {p/'transformer'/'config.json'} (a model folder), "
-                    f"{p/'model'/'transformer'/'config.json'} (an mgd3_pretrain --out folder), a shipped model "
-                    f"({', '.join(SHIPPED_MODELS)}) and a DiTPipeline folder or hub id")
-
-# %% ../nbs/07_distill.ipynb
-def load_pipeline(model:str|None, device=None, vae:str|None=None, dtype=None)->ModeGuidedDiTPipeline:
-    "The generator pipeline `model` names (see `resolve_model`): mgd3's own DiT, or DiT-XL/2."
-    src = resolve_model(model)
-    from diffusers.utils import logging as dlog
-    dlog.disable_progress_bar()
-    try:
-        if not isinstance(src, Path): return load_dit_pipeline(src, vae=vae, device=device, dtype=dtype)
-        pipe = ModeGuidedDiTPipeline.from_pretrained(src, use_safetensors=True)
-    except MGD3Error: raise
-    except Exception as e: raise MGD3Error(f"cannot load the model in {src}: {e.__class__.__name__}: {str(e).splitlines()[0][:200]}") from None
-    finally: dlog.enable_progress_bar()
-    pipe.mgd3_info = json.loads((src/'mgd3.json').read_text()) if (src/'mgd3.json').exists() else {}
-    pipe.model_path = src
-    if parse_dtype(dtype) not in (None, torch.float32): pipe.transformer.to(parse_dtype(dtype))
-    return pipe.to(get_device(device))
-
-# %% ../nbs/07_distill.ipynb
 def model_labels(data:ImageSet|FolderClasses, pipe:ModeGuidedDiTPipeline)->list:
     "The generator's class label for each class of `data`."
-    names, K = getattr(pipe, 'mgd3_info', {}).get('classes'), pipe.num_classes
-    if names:
-        pos = {safe_name(n): i for i, n in enumerate(names)}
-        missing = [c for c in data.classes if safe_name(c) not in pos]
-        if missing: raise MGD3Error(f"the model does not know class(es) {', '.join(missing[:3])} of the data; its classes are {', '.join(names[:5])}...")
-        return [pos[safe_name(c)] for c in data.classes]
+    names, K = pipe.classes, pipe.num_classes
     if data.wnids and K == 1000: return dit_labels(data)
     if K == 1000 and all(re.fullmatch(r'n\d{8}', str(c)) for c in data.classes):   # an ImageFolder of WordNet-id folders, e.g. imagenette2/train
         pos = {c.wnid: c.dit_label for c in imagenet_subset('imagenet1k')}
         bad = [c for c in data.classes if c not in pos]
         if bad: raise MGD3Error(f"class folder {bad[0]} is not one of ImageNet-1K's WordNet ids")
         return [pos[c] for c in data.classes]
+    if names:
+        pos = {safe_name(n): i for i, n in enumerate(names)}
+        missing = [c for c in data.classes if safe_name(c) not in pos]
+        if missing: raise MGD3Error(f"the model does not know class(es) {', '.join(missing[:3])} of the data; its classes are {', '.join(names[:5])}...")
+        return [pos[safe_name(c)] for c in data.classes]
     if K != data.num_classes: raise MGD3Error(f"the model has {K} classes but the data has {data.num_classes}; use a model trained on this data")
     return list(range(K))
 
@@ -142,6 +136,8 @@ def weights_hash(pipe, module:str='transformer')->str:
 # %% ../nbs/07_distill.ipynb
 class DirLock:
     "An exclusive lock file in a directory, holding the owner's pid; stale locks of dead processes are taken over."
+    # hand-written, not filelock: the lock file names its owner (pid, host) for the error message and for taking over a
+    # dead writer's lock; filelock's flock-based lock holds no owner and is unreliable on network file systems
     def __init__(self, d): self.path = Path(d)/'.mgd3.lock'; self.made = []
     def __enter__(self):
         d = self.path.parent; self.made = []  # the folders this process creates, innermost first
@@ -171,9 +167,11 @@ def _alive(pid:int)->bool:
 
 # %% ../nbs/07_distill.ipynb
 def _settings(cfg:DistillConfig, data, model_hash:str|None, batch_size:int)->dict:
+    "What must be equal for a run to be continued: the config, the batch size, the data and the generator's weights."
     # the batch size fixes which classes are sampled together, hence the exact float rounding: part of the settings
     return {'config': asdict(cfg), 'batch_size': batch_size, 'data_fingerprint': data.fingerprint(), 'model_hash': model_hash}
 
+# %% ../nbs/07_distill.ipynb
 _RUN_FILE = re.compile(r'\d{3,}\.png|\.\d{3,}\.png\.tmp\d+')   # images of a run, temporary files of a killed writer
 
 def _run_dirs(out:Path, classes)->list:
@@ -184,6 +182,7 @@ def _run_dirs(out:Path, classes)->list:
         if isinstance(d, str) and d == safe_name(d) and (out/d).is_dir() and not (out/d).is_symlink(): dirs.append(out/d)
     return dirs
 
+# %% ../nbs/07_distill.ipynb
 def _clean_tmp(out:Path, dirs):
     "Remove temporary files left by a killed writer (we hold the lock: nobody else writes)."
     for d in [out, *dirs]:
@@ -191,10 +190,10 @@ def _clean_tmp(out:Path, dirs):
         for p in d.iterdir():
             if p.is_file() and re.fullmatch(r'\.(manifest\.json|\d{3,}\.png)\.tmp\d+', p.name): p.unlink()
 
+# %% ../nbs/07_distill.ipynb
 def _remove_run(out:Path, old:dict):
     "Delete the files of the run in `out` (rule 4); anything else stays."
-    dirs = _run_dirs(out, old['classes'])
-    for d in dirs:
+    for d in _run_dirs(out, old['classes']):
         for p in d.iterdir():
             if p.is_file() and _RUN_FILE.fullmatch(p.name): p.unlink()
         try: d.rmdir()
@@ -202,6 +201,7 @@ def _remove_run(out:Path, old:dict):
     _clean_tmp(out, [])
     (out/'manifest.json').unlink()
 
+# %% ../nbs/07_distill.ipynb
 def prepare_out(out:Path, settings:dict, resume:bool, overwrite:bool)->dict:
     "Check `out` against the run to be made; returns the manifest to continue (empty for a fresh run)."
     mpath = out/'manifest.json'
@@ -233,6 +233,7 @@ def _class_x(data, c:int, rows=None)->torch.Tensor:
         idx = data.indices(c); return data.x[idx if rows is None else idx[torch.as_tensor(rows, dtype=torch.long)]]
     return data.class_images(c, rows)
 
+# %% ../nbs/07_distill.ipynb
 def class_latents(data:ImageSet|FolderClasses, c:int, # the class
                   space, # `IdentitySpace` or `VAESpace`
                   device=None, cache_dir=None, # safetensors cache of each class's latents (None: no cache)
@@ -252,25 +253,22 @@ def class_latents(data:ImageSet|FolderClasses, c:int, # the class
         except Exception: pass  # unreadable: encode again
     x = data.class_images(c)
     z = encode_dataset(ImageSet(x, torch.full((len(x),), c), data.classes, name), space, batch_size, device, None, progress=progress)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True); tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        save_file({'latents': z.contiguous()}, tmp, metadata={'dataset': name, 'space': space.key}); tmp.replace(path)
+    if path is not None: atomic_safetensors(path, {'latents': z}, {'dataset': name, 'space': space.key})
     return z
 
+# %% ../nbs/07_distill.ipynb
 def class_modes(z:torch.Tensor, # the latents of one class (n × latent shape)
                 c:int, # its class label (seeds the `random` choice)
                 ipc:int, method:str='kmeans', seed:int=0)->tuple:
     "(modes, class-local rows of the chosen real latents or None) for one class: what `find_modes` gives for class c on the whole dataset."
-    if method == 'random':   # find_modes draws the rows with a generator seeded by (seed, class label)
-        r = torch.randperm(len(z), generator=torch.Generator().manual_seed(item_seed(seed, c)))[:ipc]
-        return z[r].float().contiguous(), r.tolist()
-    m = find_modes(z, torch.zeros(len(z), dtype=torch.long), 1, ipc, method, seed)
-    return m.modes[0], m.indices[0]
+    return find_class_modes(z, c, ipc, method, seed)
 
+# %% ../nbs/07_distill.ipynb
 def class_chunks(num_classes:int, per:int)->list:
     "Consecutive classes in groups of `per`: the units of work (a function of the class list only)."
     return [list(range(i, min(i + per, num_classes))) for i in range(0, num_classes, per)]
 
+# %% ../nbs/07_distill.ipynb
 def _mode_hash(M:torch.Tensor, c:int)->str:
     return modes_hash(Modes({c: M}, {c: None}, '', len(M), 0, tuple(M.shape[1:])))
 
@@ -300,6 +298,7 @@ class Procs:
         return broadcast_object_list([obj], from_process=0)[0]
     def mine(self, j:int)->bool: return j % self.world == self.rank
 
+# %% ../nbs/07_distill.ipynb
 PARTS = '.mgd3-parts'
 
 def _merge_parts(out:Path, man:dict)->bool:
@@ -315,46 +314,40 @@ def _merge_parts(out:Path, man:dict)->bool:
     return True
 
 # %% ../nbs/07_distill.ipynb
-def _cache(cache_dir, space):
-    if cache_dir == 'auto': return user_cache_dir()/'latents' if isinstance(space, VAESpace) else None
-    return None if cache_dir in (None, '', 'none') else Path(cache_dir)
+def _generator(cfg:DistillConfig, device)->ModeGuidedDiTPipeline|None:
+    "The generator a method needs: to sample, or for the latent space its modes are found in (None: pixels)."
+    m = METHODS[cfg.method]
+    if not (m.generative or (m.finder and cfg.model)): return None
+    return ModeGuidedDiTPipeline.from_pretrained(cfg.model, vae=cfg.vae, torch_dtype=cfg.dtype).to(device)
 
-def distill(cfg:DistillConfig, out, resume:bool=False, overwrite:bool=False, device=None,
-            batch_size:int=256, progress:bool=True, data:ImageSet|FolderClasses|None=None,
-            cache_dir='auto', # latents cache: 'auto' = mgd3's user cache for VAE latents (none for pixels), a directory, or None
-            procs:Procs|None=None # default: detected (one process, or the processes of `accelerate launch`)
-           )->dict:
-    "Make the distilled set described by `cfg` in `out`; returns the manifest."
-    cfg.check(); out = Path(out); t_start = time.time()
-    procs = procs or Procs.detect(device)
-    dev = procs.device if procs.world > 1 and (device is None or torch.device(device).type == procs.device.type) else get_device(device)
-    if out.exists() and not out.is_dir(): raise MGD3Error(f"--out {out} is a file, not a directory; choose another --out")
-    data = data if data is not None else load_data(cfg)
-    generative = cfg.method in ('mgd3', 'dit')
-    pipe = load_pipeline(cfg.model, dev, cfg.vae, cfg.dtype) if generative or cfg.method == 'kmeans_real' and cfg.model else None
-    space = IdentitySpace() if pipe is None or pipe.vae is None else VAESpace(pipe.vae, name=f"vae{weights_hash(pipe, 'vae')[:10]}")
-    labels = model_labels(data, pipe) if generative else list(range(data.num_classes))
-    small = min(data.counts())
-    if cfg.method != 'dit' and small < cfg.ipc:
+# %% ../nbs/07_distill.ipynb
+def _check_inputs(cfg:DistillConfig, data, pipe, space)->list:
+    "Refuse a run that cannot work, before the output folder is touched; returns the class folders."
+    small, m = min(data.counts()), METHODS[cfg.method]
+    if (m.finder or not m.generative) and small < cfg.ipc:
         c = data.counts().index(small)
         raise MGD3Error(f"class {data.classes[c]!r} has only {small} images, fewer than --ipc {cfg.ipc}; lower --ipc")
     dirs = class_dirs(data)
     if len(set(dirs)) != len(dirs):
         a, b = next((a, b) for i, a in enumerate(data.classes) for b in data.classes[i+1:] if safe_name(a) == safe_name(b))
         raise MGD3Error(f"classes {a!r} and {b!r} both map to the folder name {safe_name(a)!r}; rename one of them")
-    if generative:
+    if m.generative:
         want, have = tuple(space.latent_shape(data.shape)), tuple(pipe.latent_shape)
         if want != have:
             what = 'images' if isinstance(space, IdentitySpace) else 'latents'
             raise MGD3Error(f"the model generates {'x'.join(map(str, have))} {what} but the data's {what} are {'x'.join(map(str, want))} "
                             f"(channels x height x width); use a model trained on such images, or --size")
-    settings = None   # only process 0 checks and writes the manifest (hashing DiT-XL/2's weights takes seconds)
-    if procs.rank == 0:
-        settings = _settings(cfg, data, weights_hash(pipe) if pipe is not None else None, batch_size)
-        if pipe is not None and pipe.vae is not None: settings['vae_hash'] = weights_hash(pipe, 'vae')
-    run = lambda: _distill(cfg, out, resume, overwrite, dev, batch_size, progress, data, pipe, space, labels, dirs, settings, t_start,
-                           _cache(cache_dir, space), procs)
-    if procs.rank != 0: return run()     # process 0 holds the lock and owns the manifest
+    return dirs
+
+# %% ../nbs/07_distill.ipynb
+def _cache(cache_dir, space):
+    "The latents cache folder: 'auto' = mgd3's user cache for VAE latents (none for pixels), a folder, or None."
+    if cache_dir == 'auto': return user_cache_dir()/'latents' if isinstance(space, VAESpace) else None
+    return None if cache_dir in (None, '', 'none') else Path(cache_dir)
+
+# %% ../nbs/07_distill.ipynb
+def _locked(out:Path, procs:Procs, run):
+    "Run `run()` holding the lock on `out`; clean up after a run that fails before finishing any class."
     lock = DirLock(out)
     try:
         try: lock.__enter__()
@@ -363,7 +356,6 @@ def distill(cfg:DistillConfig, out, resume:bool=False, overwrite:bool=False, dev
             fresh = not any(p for p in out.iterdir() if p.name != lock.path.name)
             try: return run()
             except BaseException:
-                # a run that fails or is stopped before finishing any class leaves no trace in a new or empty directory
                 if fresh and not _any_done(out):
                     for p in out.iterdir():
                         if p != lock.path: shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
@@ -378,6 +370,32 @@ def _any_done(out:Path)->bool:
     try: return any(c['done'] for c in json.loads((out/'manifest.json').read_text())['classes']) or any((out/PARTS).glob('rank*.json'))
     except (OSError, ValueError, KeyError, TypeError): return False
 
+# %% ../nbs/07_distill.ipynb
+def distill(cfg:DistillConfig, out, resume:bool=False, overwrite:bool=False, device=None,
+            batch_size:int=256, progress:bool=True, data:ImageSet|FolderClasses|None=None,
+            cache_dir='auto', # latents cache: 'auto' = mgd3's user cache for VAE latents (none for pixels), a directory, or None
+            procs:Procs|None=None # default: detected (one process, or the processes of `accelerate launch`)
+           )->dict:
+    "Make the distilled set described by `cfg` in `out`; returns the manifest."
+    cfg.check(); out = Path(out); t_start = time.time()
+    procs = procs or Procs.detect(device)
+    dev = procs.device if procs.world > 1 and (device is None or torch.device(device).type == procs.device.type) else get_device(device)
+    if out.exists() and not out.is_dir(): raise MGD3Error(f"--out {out} is a file, not a directory; choose another --out")
+    data = data if data is not None else load_data(cfg)
+    pipe = _generator(cfg, dev)
+    if pipe is not None: pipe.set_progress_bar_config(disable=not progress or procs.rank != 0, desc='sampling', leave=False)
+    space = IdentitySpace() if pipe is None or pipe.vae is None else VAESpace(pipe.vae, name=f"vae{weights_hash(pipe, 'vae')[:10]}")
+    labels = model_labels(data, pipe) if METHODS[cfg.method].generative else list(range(data.num_classes))
+    dirs = _check_inputs(cfg, data, pipe, space)
+    settings = None   # only process 0 checks and writes the manifest (hashing DiT-XL/2's weights takes seconds)
+    if procs.rank == 0:
+        settings = _settings(cfg, data, weights_hash(pipe) if pipe is not None else None, batch_size)
+        if pipe is not None and pipe.vae is not None: settings['vae_hash'] = weights_hash(pipe, 'vae')
+    run = lambda: _distill(cfg, out, resume, overwrite, dev, batch_size, progress, data, pipe, space, labels, dirs, settings, t_start,
+                           _cache(cache_dir, space), procs)
+    return run() if procs.rank != 0 else _locked(out, procs, run)
+
+# %% ../nbs/07_distill.ipynb
 def _start(cfg, out, resume, overwrite, data, labels, dirs, settings, procs)->dict:
     "Process 0 prepares `out` and the manifest; every process gets that manifest (or process 0's error)."
     if procs.rank == 0:
@@ -397,87 +415,103 @@ def _start(cfg, out, resume, overwrite, data, labels, dirs, settings, procs)->di
     if 'error' in got: raise MGD3Error(got['error'])
     return got['manifest']
 
+# %% ../nbs/07_distill.ipynb
+class _Writer:
+    "Writes one process's finished classes and records them; keeps its timings."
+    def __init__(self, out:Path, man:dict, dirs:list, procs:Procs):
+        self.out, self.man, self.dirs, self.procs = out, man, dirs, procs
+        self.timings = man['timings'] if procs.rank == 0 else {}
+        self.part = {'classes': {}, 'timings': self.timings}
+    def done(self, c:int)->bool: return self.man['classes'][c]['done']
+    def add(self, key:str, t0:float): self.timings[key] = round(self.timings.get(key, 0) + time.time() - t0, 3)
+    def finish(self, c:int, images, seconds:float, **extra):
+        "Write class c's images, then record it as done."
+        files = [f"{k:03d}.png" for k in range(len(images))]
+        for f, img in zip(files, images): save_png(img, self.out/self.dirs[c]/f)
+        entry = dict(files=files, done=True, seconds=round(seconds, 3), **extra)
+        if self.procs.rank == 0: self.man['classes'][c].update(entry); atomic_json(self.out/'manifest.json', self.man)
+        else: self.part['classes'][str(c)] = entry; atomic_json(self.out/PARTS/f"rank{self.procs.rank}.json", self.part)
+
+# %% ../nbs/07_distill.ipynb
+def _chunk_modes(cfg:DistillConfig, chunk:list, data, space, dev, cache)->dict:
+    "class -> (modes, class-local rows) for a method that uses a mode finder; {} otherwise."
+    f = method_finder(cfg.method, cfg.modes)
+    return {c: class_modes(class_latents(data, c, space, dev, cache, progress=False), c, cfg.ipc, f, cfg.seed) for c in chunk} if f else {}
+
+# %% ../nbs/07_distill.ipynb
+def _sample_chunk(cfg:DistillConfig, chunk:list, modes:dict, pipe, labels:list)->torch.Tensor:
+    "The generated images (in [-1, 1]) of a chunk of classes, IPC per class, in class order; image k of class c has seed (seed, label, k)."
+    y = torch.tensor([labels[c] for c in chunk for _ in range(cfg.ipc)])
+    keys = [(labels[c], k) for c in chunk for k in range(cfg.ipc)]
+    m = torch.cat([modes[c][0] for c in chunk]) if modes else None
+    lat = pipe(y, cfg.guidance_scale, item_generators(cfg.seed, keys), cfg.steps, 'latent', modes=m,
+               mode_guidance_scale=cfg.mode_guidance_scale if m is not None else 0.0, stop_t=cfg.stop_t, sampler=cfg.sampler).images
+    return pipe.decode_latents(lat, min(len(y), 32))
+
+# %% ../nbs/07_distill.ipynb
+def _real_rows(cfg:DistillConfig, data, c:int, modes:dict)->tuple:
+    "(class-local rows of the real images chosen for class c, extra manifest entries)."
+    if c in modes: return modes[c][1], {'modes_hash': _mode_hash(modes[c][0], c)}
+    return random_rows(data.counts()[c], cfg.ipc, cfg.seed, c), {}
+
+# %% ../nbs/07_distill.ipynb
 def _distill(cfg, out, resume, overwrite, dev, batch_size, progress, data, pipe, space, labels, dirs, settings, t_start, cache, procs):
-    generative = cfg.method in ('mgd3', 'dit')
     man = _start(cfg, out, resume, overwrite, data, labels, dirs, settings, procs)
-    timings = man['timings'] if procs.rank == 0 else {}
-    part = {'classes': {}, 'timings': timings}
-    def record(c, entry):
-        if procs.rank == 0: man['classes'][c].update(entry); atomic_json(out/'manifest.json', man)
-        else: part['classes'][str(c)] = entry; atomic_json(out/PARTS/f"rank{procs.rank}.json", part)
-    def finish_class(c, images, t_class, **extra):
-        files = []
-        for k, img in enumerate(images):
-            f = f"{k:03d}.png"; save_png(img, out/dirs[c]/f); files.append(f)
-        record(c, dict(files=files, done=True, seconds=round(t_class, 3), **extra))
-    def add(key, t0): timings[key] = round(timings.get(key, 0) + time.time() - t0, 3)
+    w, generative = _Writer(out, man, dirs, procs), METHODS[cfg.method].generative
     chunks = class_chunks(data.num_classes, max(1, batch_size // cfg.ipc) if generative else 1)
-    work = [ch for j, ch in enumerate(chunks) if procs.mine(j) and not all(man['classes'][c]['done'] for c in ch)]
+    work = [ch for j, ch in enumerate(chunks) if procs.mine(j) and not all(w.done(c) for c in ch)]
     bar = tqdm(total=sum(len(ch) for ch in work), disable=not progress or procs.rank != 0, desc=f"{cfg.method} classes")
     for chunk in work:
-        modes = {}
-        if cfg.method in ('mgd3', 'kmeans_real'):
-            t0 = time.time()
-            for c in chunk:
-                z = class_latents(data, c, space, dev, cache, progress=False)
-                modes[c] = class_modes(z, c, cfg.ipc, cfg.modes if cfg.method == 'mgd3' else 'closest', cfg.seed)
-            add('modes_s', t0)
+        t0 = time.time(); modes = _chunk_modes(cfg, chunk, data, space, dev, cache)
+        if modes: w.add('modes_s', t0)
         t0 = time.time()
         if generative:
-            y = torch.tensor([labels[c] for c in chunk for _ in range(cfg.ipc)])
-            gens_keys = [(labels[c], k) for c in chunk for k in range(cfg.ipc)]
-            m = torch.cat([modes[c][0] for c in chunk]) if modes else None
-            imgs = pipe(y, modes=m, guidance_scale=cfg.guidance_scale, mode_guidance_scale=cfg.mode_guidance_scale if m is not None else 0.0,
-                        stop_t=cfg.stop_t, num_inference_steps=cfg.steps, generator=item_generators(cfg.seed, gens_keys),
-                        output_type='pt', sampler=cfg.sampler, progress=progress and procs.rank == 0).images
-            dt = (time.time() - t0) / len(chunk)
+            imgs = _sample_chunk(cfg, chunk, modes, pipe, labels); dt = (time.time() - t0) / len(chunk)
             for j, c in enumerate(chunk):
-                extra = {'modes_hash': _mode_hash(modes[c][0], c)} if modes else {}
-                if not man['classes'][c]['done']: finish_class(c, imgs[j*cfg.ipc:(j+1)*cfg.ipc], dt, **extra)
+                if not w.done(c): w.finish(c, imgs[j*cfg.ipc:(j+1)*cfg.ipc], dt, **({'modes_hash': _mode_hash(modes[c][0], c)} if modes else {}))
                 bar.update(1)
-            add('sampling_s', t0)
+            w.add('sampling_s', t0)
         else:
             for c in chunk:
-                if cfg.method == 'random':
-                    rows = torch.randperm(data.counts()[c], generator=torch.Generator().manual_seed(item_seed(cfg.seed, c)))[:cfg.ipc].tolist()
-                    extra = {}
-                else: rows, extra = modes[c][1], {'modes_hash': _mode_hash(modes[c][0], c)}
-                finish_class(c, _class_x(data, c, rows), time.time() - t0, indices=_class_rows(data, c)[rows].tolist(), **extra)
-                bar.update(1)
+                rows, extra = _real_rows(cfg, data, c, modes)
+                w.finish(c, _class_x(data, c, rows), time.time() - t0, indices=_class_rows(data, c)[rows].tolist(), **extra); bar.update(1)
     bar.close()
     procs.barrier()                      # every process has written its classes
-    if procs.rank == 0:
-        _merge_parts(out, man)
-        hs = [e.get('modes_hash') for e in man['classes']]
-        if all(hs): man['modes_hash'] = _combined_hash(hs)
-        if not generative: man['indices'] = {e['name']: e['indices'] for e in man['classes'] if 'indices' in e}
-        timings['total_s'] = round(timings.get('total_s', 0) + time.time() - t_start, 3)
-        if procs.world > 1: man['processes'] = procs.world
-        man['status'] = 'complete'
-        atomic_json(out/'manifest.json', man)
+    if procs.rank == 0: _finish(out, man, w.timings, procs, t_start, generative)
     procs.barrier()
     return man if procs.rank == 0 else json.loads((out/'manifest.json').read_text())
 
 # %% ../nbs/07_distill.ipynb
-from fastcore.script import call_parse, Param, store_true
+def _finish(out:Path, man:dict, timings:dict, procs:Procs, t_start:float, generative:bool):
+    "Process 0: merge the parts, add the combined modes hash (and the real images' indices), mark the run complete."
+    _merge_parts(out, man)
+    hs = [e.get('modes_hash') for e in man['classes']]
+    if all(hs): man['modes_hash'] = _combined_hash(hs)
+    if not generative: man['indices'] = {e['name']: e['indices'] for e in man['classes'] if 'indices' in e}
+    timings['total_s'] = round(timings.get('total_s', 0) + time.time() - t_start, 3)
+    if procs.world > 1: man['processes'] = procs.world
+    man['status'] = 'complete'
+    atomic_json(out/'manifest.json', man)
+
+# %% ../nbs/07_distill.ipynb
+def config_param(cls, name:str)->Param:
+    "The command-line option of a config field: its help, with the current choices of its registry, and its type."
+    f = {f.name: f for f in fields(cls)}[name]
+    h, ch = f.metadata['help'], f.metadata.get('choices')
+    if ch: h += ': ' + ', '.join(_CHOICES[ch]())
+    t = typing.get_type_hints(cls)[name]
+    return Param(h, next(a for a in typing.get_args(t) if a is not type(None)) if typing.get_args(t) else t)
+
+# %% ../nbs/07_distill.ipynb
+_P = lambda name: config_param(DistillConfig, name)
 
 @script
 def mgd3_distill(out:Param("output directory: OUT/<class>/<NNN>.png and OUT/manifest.json", str)=None,
-                 method:Param("mgd3, dit (no mode guidance), random (real), kmeans_real (real closest to each centroid)", str)='mgd3',
-                 ipc:Param("images per class", int)=10,
-                 seed:Param("random seed (modes and noise)", int)=0,
-                 modes:Param("mode discovery for mgd3: kmeans, gmm, closest, random", str)='kmeans',
-                 mode_guidance_scale:Param("λ, the mode-guidance strength", float)=0.1,
-                 stop_t:Param("t_stop: guide while the step index t > stop_t (t runs steps-1 ... 0)", int)=25,
-                 guidance_scale:Param("classifier-free guidance scale", float)=4.0,
-                 steps:Param("sampling steps", int)=50,
-                 sampler:Param("ddpm (paper) or ddim", str)='ddpm',
-                 data:Param("training ImageFolder (default: Fashion-MNIST)", str)=None,
-                 subset:Param("ImageNet subset when --data is an ImageNet train folder: " + ", ".join(SUBSETS), str)=None,
-                 size:Param("resize + centre-crop --data images to this size", int)=None,
-                 model:Param("model: an mgd3 model directory (default: the shipped Fashion-MNIST DiT), or DiT-XL/2: a DiTPipeline directory or hub id", str)=None,
-                 vae:Param("DiT-XL/2 models: another VAE, a directory or hub id (the paper: stabilityai/sd-vae-ft-mse); default: the model's own", str)=None,
-                 dtype:Param("transformer dtype while sampling: float32, bfloat16 or float16", str)='float32',
+                 method:_P('method')=DistillConfig.method, ipc:_P('ipc')=DistillConfig.ipc, seed:_P('seed')=DistillConfig.seed,
+                 modes:_P('modes')=DistillConfig.modes, mode_guidance_scale:_P('mode_guidance_scale')=DistillConfig.mode_guidance_scale,
+                 stop_t:_P('stop_t')=DistillConfig.stop_t, guidance_scale:_P('guidance_scale')=DistillConfig.guidance_scale,
+                 steps:_P('steps')=DistillConfig.steps, sampler:_P('sampler')=DistillConfig.sampler, data:_P('data')=None,
+                 subset:_P('subset')=None, size:_P('size')=None, model:_P('model')=None, vae:_P('vae')=None, dtype:_P('dtype')=DistillConfig.dtype,
                  batch_size:Param("images per sampling batch", int)=256,
                  cache_dir:Param("latents cache (default: ~/.cache/mgd3/latents for VAE latents, none for pixels); 'none' disables it", str)=None,
                  device:Param("cpu, cuda or mps (default: best available)", str)=None,
@@ -487,13 +521,11 @@ def mgd3_distill(out:Param("output directory: OUT/<class>/<NNN>.png and OUT/mani
     "Distil a dataset with MGD3 (or a baseline) into an ImageFolder with a manifest."
     if out is None: raise MGD3Error("--out is required: the output directory")
     if batch_size <= 0: raise MGD3Error(f"--batch_size must be positive, got {batch_size}")
-    cfg = DistillConfig(method=method, ipc=ipc, seed=seed, modes=modes, mode_guidance_scale=mode_guidance_scale, stop_t=stop_t,
-                        guidance_scale=guidance_scale, steps=steps, sampler=sampler, data=data, subset=subset, size=size,
-                        model=model, vae=vae, dtype=dtype).check()
+    given = locals()
+    cfg = DistillConfig(**{f.name: given[f.name] for f in fields(DistillConfig)}).check()
     procs = Procs.detect(device)
     man = distill(cfg, out, resume=resume, overwrite=overwrite, device=device, batch_size=batch_size, progress=not quiet,
                   cache_dir='auto' if cache_dir is None else cache_dir, procs=procs)
-    n = sum(len(c['files']) for c in man['classes'])
     if procs.rank == 0:
-        each = f", {procs.world} processes" if procs.world > 1 else ''
+        n, each = sum(len(c['files']) for c in man['classes']), f", {procs.world} processes" if procs.world > 1 else ''
         print(f"{n} images in {len(man['classes'])} classes written to {out} ({man['timings'].get('total_s', 0):.1f} s{each})")

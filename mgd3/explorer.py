@@ -52,9 +52,9 @@ def render(self:Explorer, c:int, # the class (a label of `data`)
     if not 0 <= c < self.data.num_classes: raise MGD3Error(f"class {c} is out of range 0..{self.data.num_classes - 1}")
     m = self.modes(c, seed); y = torch.full((self.ipc,), self.labels[c])
     gens = item_generators(seed, [(self.labels[c], k) for k in range(self.ipc)])
-    out = self.pipe(y, modes=m, guidance_scale=self.guidance_scale, mode_guidance_scale=lam, stop_t=stop_t,
-                    num_inference_steps=self.steps, generator=gens, output_type='pt', progress=False)
-    return self.space.decode(m).clamp(-1, 1), out.images
+    self.pipe.set_progress_bar_config(disable=True)
+    out = self.pipe(y, self.guidance_scale, gens, self.steps, 'latent', modes=m, mode_guidance_scale=lam, stop_t=stop_t)
+    return self.space.decode(m).clamp(-1, 1), self.pipe.decode_latents(out.latents)
 
 # %% ../nbs/11_explorer.ipynb
 @patch
@@ -78,8 +78,9 @@ def explore(ex:Explorer|None=None, # the explorer to drive; None: the shipped Fa
     import ipywidgets as W
     import matplotlib.pyplot as plt
     if ex is None:
-        from mgd3.distill import load_pipeline, DistillConfig, load_data
-        ex = Explorer(load_pipeline(None), load_data(DistillConfig()), ipc=ipc, steps=steps)
+        from mgd3.distill import DistillConfig, load_data
+        from mgd3.pipeline import ModeGuidedDiTPipeline
+        ex = Explorer(ModeGuidedDiTPipeline.from_pretrained(), load_data(DistillConfig()), ipc=ipc, steps=steps)
     out = W.Output()
     cls = W.Dropdown(options=[(n, i) for i, n in enumerate(ex.data.classes)], value=0, description='class')
     lam = W.FloatSlider(value=0.1, min=0.0, max=1.0, step=0.05, description='λ')

@@ -4,51 +4,82 @@
 
 # %% ../nbs/06_pipeline.ipynb 2
 from __future__ import annotations
-import math, time, re, json
+import math, time, re, json, shutil, os, warnings
 from pathlib import Path
 from dataclasses import dataclass
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 from fastcore.basics import patch
 from diffusers import DiffusionPipeline, ImagePipelineOutput, DDPMScheduler, AutoencoderKL, DiTTransformer2DModel
+from diffusers.image_processor import VaeImageProcessor
 from diffusers.utils.torch_utils import randn_tensor
 from diffusers.models.modeling_outputs import Transformer2DModelOutput
-from .core import MGD3Error, item_generators, get_device, sync_device
-from .generator import cfg_output, dit_scheduler
+from .core import MGD3Error, item_generators, get_device, sync_device, atomic_json
+from .generator import cfg_output, dit_scheduler, shipped_model_dir
 from .guidance import mode_guided_step, ddim_mode_guided_step, guide_at
 
 # %% auto 0
-__all__ = ['DIT_XL_ID', 'DTYPES', 'ModeGuidedPipelineOutput', 'ModeGuidedDiTPipeline', 'image_keys', 'benchmark_sampler',
-           'parse_dtype', 'is_dit_pipeline', 'save_dit_pipeline', 'load_dit_pipeline']
+__all__ = ['SHIPPED_MODELS', 'DTYPES', 'DIT_XL_ID', 'ModeGuidedPipelineOutput', 'ModeGuidedDiTPipeline', 'image_keys',
+           'is_dit_pipeline', 'resolve_model', 'parse_dtype', 'benchmark_sampler', 'tiny_dit_xl_folder']
 
 # %% ../nbs/06_pipeline.ipynb
 @dataclass
 class ModeGuidedPipelineOutput(ImagePipelineOutput):
-    "Images (PIL list, NumPy HWC in [0, 1], or tensor in [-1, 1]) and the final latents x_0 (on the CPU)."
+    "Images (PIL list, NumPy N×H×W×C or tensor N×C×H×W, both in [0, 1]; or latents) and the final latents x_0 (CPU)."
     latents: torch.Tensor|None = None
 
+# %% ../nbs/06_pipeline.ipynb
 class ModeGuidedDiTPipeline(DiffusionPipeline):
     "Class-conditional DiT sampling with classifier-free guidance and MGD³ mode guidance (DDPM or DDIM)."
     model_cpu_offload_seq = 'transformer->vae'
     _optional_components = ['vae']
-    def __init__(self, transformer, scheduler, vae=None):
+    _callback_tensor_inputs = ['latents', 'pred_original_sample']
+    defaults = {'guidance_scale': 4.0, 'num_inference_steps': 50, 'stop_t': 25}   # DiT's, as the paper samples
+    def __init__(self, transformer:DiTTransformer2DModel, scheduler:DDPMScheduler, vae:AutoencoderKL|None=None,
+                 id2label:dict|None=None # class names by label, as in diffusers' `DiTPipeline`
+                ):
         super().__init__()
         self.register_modules(transformer=transformer, scheduler=scheduler, vae=vae)
-    @property
-    def latent_shape(self)->tuple:
-        "C × H × W of the transformer's (latent) images."
-        c = self.transformer.config
-        return (c.in_channels, c.sample_size, c.sample_size)
-    @property
-    def num_classes(self)->int:
-        "Number of classes; label `num_classes` is the null class of CFG."
-        return self.transformer.config.num_embeds_ada_norm
-    @property
-    def learned_sigma(self)->bool:
-        "Does the transformer output a variance half (2·C channels)?"
-        c = self.transformer.config
-        return (c.out_channels or c.in_channels) == 2 * c.in_channels
+        self.register_to_config(id2label=None if id2label is None else {str(k): str(v) for k, v in dict(id2label).items()})
+        self.image_processor = VaeImageProcessor(do_resize=False)
+        self.mgd3_info = {}
+
+# %% ../nbs/06_pipeline.ipynb
+@patch(as_prop=True)
+def latent_shape(self:ModeGuidedDiTPipeline)->tuple:
+    "C × H × W of the transformer's (latent) images."
+    c = self.transformer.config
+    return (c.in_channels, c.sample_size, c.sample_size)
+
+# %% ../nbs/06_pipeline.ipynb
+@patch(as_prop=True)
+def num_classes(self:ModeGuidedDiTPipeline)->int:
+    "Number of classes; label `num_classes` is the null class of CFG."
+    return self.transformer.config.num_embeds_ada_norm
+
+# %% ../nbs/06_pipeline.ipynb
+@patch(as_prop=True)
+def learned_sigma(self:ModeGuidedDiTPipeline)->bool:
+    "Does the transformer output a variance half (2·C channels)?"
+    c = self.transformer.config
+    return (c.out_channels or c.in_channels) == 2 * c.in_channels
+
+# %% ../nbs/06_pipeline.ipynb
+@patch(as_prop=True)
+def classes(self:ModeGuidedDiTPipeline)->list|None:
+    "The class names in label order (None when the model has none)."
+    m = self.config.get('id2label')
+    return None if not m else [m.get(str(i), str(i)) for i in range(self.num_classes)]
+
+# %% ../nbs/06_pipeline.ipynb
+@patch
+def get_label_ids(self:ModeGuidedDiTPipeline, label:str|list)->list:
+    "The class labels of class names."
+    names = self.classes or []
+    labels = [label] if isinstance(label, str) else list(label)
+    bad = [l for l in labels if l not in names]
+    if bad: raise MGD3Error(f"unknown class {bad[0]!r}: this model's classes are {', '.join(names[:10]) or 'unnamed'}")
+    return [names.index(l) for l in labels]
 
 # %% ../nbs/06_pipeline.ipynb
 def image_keys(labels)->list:
@@ -58,8 +89,9 @@ def image_keys(labels)->list:
         keys.append((c, seen.get(c, 0))); seen[c] = seen.get(c, 0) + 1
     return keys
 
-@torch.no_grad()
+# %% ../nbs/06_pipeline.ipynb
 def _generators(generator, labels)->list:
+    "One torch.Generator per image from an int seed (keyed by `image_keys`), a list of generators, a generator or None."
     n = len(labels)
     if isinstance(generator, (list, tuple)):
         if len(generator) != n: raise MGD3Error(f"got {len(generator)} generators for {n} images; pass one per image or an int seed")
@@ -70,35 +102,38 @@ def _generators(generator, labels)->list:
     else: raise MGD3Error(f"generator must be an int seed, a list of torch.Generator (one per image) or None, got {type(generator).__name__}")
     return item_generators(seed, image_keys(labels))
 
+# %% ../nbs/06_pipeline.ipynb
+_OUTPUT_TYPES = ('pil', 'np', 'pt', 'latent')
+
 @patch
 def _prepare(self:ModeGuidedDiTPipeline, class_labels, modes, guidance_scale, mode_guidance_scale, stop_t, steps, generator, output_type, batch_size, sampler):
-    y = torch.as_tensor(class_labels).reshape(-1).long().cpu() if not isinstance(class_labels, torch.Tensor) else class_labels.reshape(-1).long().cpu()
-    n = len(y)
-    if n == 0: raise MGD3Error("no class labels given: pass one label per image to sample")
+    y = torch.as_tensor(class_labels).reshape(-1).long().cpu()
+    if len(y) == 0: raise MGD3Error("no class labels given: pass one label per image to sample")
     if y.min() < 0 or y.max() >= self.num_classes:
         bad = (y[(y < 0) | (y >= self.num_classes)][0]).item()
         raise MGD3Error(f"class label {bad} is out of range: this model has classes 0..{self.num_classes - 1}")
     if int(steps) != steps or steps < 1: raise MGD3Error(f"num_inference_steps must be a positive integer, got {steps}")
-    if int(stop_t) != stop_t or not 0 <= stop_t <= steps:
+    if modes is not None and (int(stop_t) != stop_t or not 0 <= stop_t <= steps):
         raise MGD3Error(f"stop_t must be an integer in 0..{steps} (guidance while t > stop_t; {steps} = never), got {stop_t}; "
-                       f"MGD³ stops halfway, stop_t = num_inference_steps // 2")
+                        f"MGD³ stops halfway, stop_t = num_inference_steps // 2")
     if guidance_scale < 0: raise MGD3Error(f"guidance_scale (classifier-free guidance) must be >= 0, got {guidance_scale}")
     if mode_guidance_scale < 0: raise MGD3Error(f"mode_guidance_scale (λ) must be >= 0, got {mode_guidance_scale}")
     if sampler not in ('ddpm', 'ddim'): raise MGD3Error(f"unknown sampler {sampler!r}: use 'ddpm' or 'ddim'")
-    if output_type not in ('pil', 'np', 'pt', 'latent'): raise MGD3Error(f"unknown output_type {output_type!r}: use 'pil', 'np', 'pt' or 'latent'")
+    if output_type not in _OUTPUT_TYPES: raise MGD3Error(f"unknown output_type {output_type!r}: use {', '.join(map(repr, _OUTPUT_TYPES))}")
     if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1): raise MGD3Error(f"batch_size must be a positive integer, got {batch_size}")
     if sampler == 'ddpm' and not isinstance(self.scheduler, DDPMScheduler):
         raise MGD3Error(f"the DDPM sampler needs a DDPMScheduler, this pipeline has a {type(self.scheduler).__name__}")
     if modes is not None:
         modes = torch.as_tensor(modes).float()
-        if tuple(modes.shape) != (n, *self.latent_shape):
-            raise MGD3Error(f"modes has shape {tuple(modes.shape)}, expected {(n, *self.latent_shape)}: one mode per requested image, in the transformer's latent space")
+        if tuple(modes.shape) != (len(y), *self.latent_shape):
+            raise MGD3Error(f"modes has shape {tuple(modes.shape)}, expected {(len(y), *self.latent_shape)}: one mode per requested image, in the transformer's latent space")
     return y, modes, _generators(generator, y)
 
+# %% ../nbs/06_pipeline.ipynb
 @patch
 @torch.no_grad()
-def decode_latents(self:ModeGuidedDiTPipeline, latents:torch.Tensor, batch_size:int=64)->torch.Tensor:
-    "Final latents -> images in [-1, 1]: the VAE's decoder (latents / scaling factor) or, without a VAE, the latents themselves."
+def decode_latents(self:ModeGuidedDiTPipeline, latents:torch.Tensor, batch_size:int=32)->torch.Tensor:
+    "Final latents -> images in [-1, 1] (CPU, float32), in bounded batches (the decoder's activations at 256 px are large)."
     if self.vae is None: return latents.float().clamp(-1, 1)
     dev, dtype = self.vae.device, self.vae.dtype
     sf = self.vae.config.scaling_factor
@@ -117,24 +152,28 @@ class _Float32Output:
 @patch
 @torch.no_grad()
 def __call__(self:ModeGuidedDiTPipeline, class_labels, # one class label per image (list, tensor or int)
-             modes=None, # B × latent shape, aligned with class_labels (see `Modes.stacked`); None: no mode guidance
-             guidance_scale:float=4.0, # classifier-free guidance scale on ε (1 = none)
-             mode_guidance_scale:float=0.1, # λ
-             stop_t:int=25, # guide while the respaced index t (steps−1 … 0) is > stop_t; stop_t = steps: never
-             num_inference_steps:int=50,
+             guidance_scale:float|None=None, # classifier-free guidance scale on ε (1 = none); default: the backbone's (DiT: 4)
              generator=None, # int seed (per-image generators from (seed, label, k)), list of one generator per image, or None
-             output_type:str='pil', # 'pil', 'np' (HWC in [0, 1]), 'pt' ([-1, 1]) or 'latent'
-             return_dict:bool=True,
+             num_inference_steps:int|None=None, # default: the backbone's (DiT: 50)
+             output_type:str='pil', # 'pil', 'np' (N×H×W×C in [0, 1]), 'pt' (N×C×H×W in [0, 1]) or 'latent'
+             return_dict:bool=True, *,
+             modes=None, # N × latent shape, aligned with class_labels (see `Modes.stacked`); None: no mode guidance
+             mode_guidance_scale:float=0.1, # λ
+             stop_t:int|None=None, # guide while the step index t (steps−1 … 0) is > stop_t; steps = never; default: half-way
              batch_size:int|None=None, # images per model batch (default: all at once)
              sampler:str='ddpm', # 'ddpm' (paper) or 'ddim' (ablation, η = 0)
-             progress:bool=True,
-             callback=None # called as callback(first image index of the batch, step i, t, x_{t-1}, x̂0) after each step
-            ):
+             callback_on_step_end=None, # diffusers' callback(pipe, step, t, callback_kwargs) -> dict, per batch and step
+             callback_on_step_end_tensor_inputs:list=('latents',)):
     "Sample one image per (label, mode) pair with CFG and mode guidance; batch-size independent."
-    y, modes, gens = self._prepare(class_labels, modes, guidance_scale, mode_guidance_scale, stop_t,
-                                   num_inference_steps, generator, output_type, batch_size, sampler)
-    n, steps, shape = len(y), int(num_inference_steps), self.latent_shape
-    bs = int(batch_size or n)
+    d = self.defaults
+    guidance_scale = d['guidance_scale'] if guidance_scale is None else guidance_scale
+    steps = int(d['num_inference_steps'] if num_inference_steps is None else num_inference_steps)
+    stop_t = steps // 2 if stop_t is None else stop_t
+    bad = [k for k in callback_on_step_end_tensor_inputs if k not in self._callback_tensor_inputs]
+    if bad: raise MGD3Error(f"callback_on_step_end_tensor_inputs: {bad[0]!r} is not one of {', '.join(self._callback_tensor_inputs)}")
+    y, modes, gens = self._prepare(class_labels, modes, guidance_scale, mode_guidance_scale, stop_t, steps, generator,
+                                   output_type, batch_size, sampler)
+    n, shape, bs = len(y), self.latent_shape, int(batch_size or len(y))
     dev, C = self._execution_device, shape[0]
     model = _Float32Output(self.transformer)   # the transformer runs in its own dtype; x_t, CFG and the step stay in float32
     sch = self.scheduler; sch.set_timesteps(steps)
@@ -142,30 +181,115 @@ def __call__(self:ModeGuidedDiTPipeline, class_labels, # one class label per ima
     if sampler == 'ddpm' and sch.config.variance_type in ('learned', 'learned_range') and not self.learned_sigma:
         raise MGD3Error(f"the scheduler's variance_type is {sch.config.variance_type!r} but the transformer has no variance output")
     out_lat = []
-    bar = tqdm(total=math.ceil(n / bs) * steps, disable=not progress, desc='sampling', leave=False)
-    for s in range(0, n, bs):
-        g, yb = gens[s:s+bs], y[s:s+bs].to(dev)
-        mb = modes[s:s+bs].to(dev, torch.float32) if modes is not None and mode_guidance_scale > 0 else None
-        x = randn_tensor((len(g), *shape), generator=g, device=dev, dtype=torch.float32)   # x_T, one generator per image
-        for i, t in enumerate(sch.timesteps):
-            out = cfg_output(model, x, t, yb, guidance_scale)       # ε̃ (CFG) and the conditional variance half
-            if not full_out: out = out[:, :C]
-            guide = mb is not None and guide_at(i, steps, stop_t)
-            if sampler == 'ddpm': x, x0 = mode_guided_step(sch, out, t, x, mb, mode_guidance_scale, guide, g)
-            else: x, x0 = ddim_mode_guided_step(sch, out, t, x, mb, mode_guidance_scale, guide)
-            if callback is not None: callback(s, i, t, x, x0)
-            bar.update(1)
-        out_lat.append(x.float().cpu())
-    bar.close()
+    with self.progress_bar(total=math.ceil(n / bs) * steps) as bar:
+        for s in range(0, n, bs):
+            g, yb = gens[s:s+bs], y[s:s+bs].to(dev)
+            mb = modes[s:s+bs].to(dev, torch.float32) if modes is not None and mode_guidance_scale > 0 else None
+            latents = randn_tensor((len(g), *shape), generator=g, device=dev, dtype=torch.float32)   # x_T, one generator per image
+            for i, t in enumerate(sch.timesteps):
+                out = cfg_output(model, latents, t, yb, guidance_scale)       # ε̃ (CFG) and the conditional variance half
+                if not full_out: out = out[:, :C]
+                guide = mb is not None and guide_at(i, steps, stop_t)
+                if sampler == 'ddpm': latents, pred_original_sample = mode_guided_step(sch, out, t, latents, mb, mode_guidance_scale, guide, g)
+                else: latents, pred_original_sample = ddim_mode_guided_step(sch, out, t, latents, mb, mode_guidance_scale, guide)
+                if callback_on_step_end is not None:
+                    now = {'latents': latents, 'pred_original_sample': pred_original_sample}
+                    latents = callback_on_step_end(self, i, t, {k: now[k] for k in callback_on_step_end_tensor_inputs}).pop('latents', latents)
+                bar.update()
+            out_lat.append(latents.float().cpu())
     latents = torch.cat(out_lat)
-    if output_type == 'latent': images = latents
-    else:
-        images = self.decode_latents(latents, min(bs, 32))   # bounded batches: the VAE decoder's activations at 256×256 are large
-        if output_type in ('np', 'pil'):
-            images = ((images + 1) / 2).clamp(0, 1).permute(0, 2, 3, 1).numpy()
-            if output_type == 'pil': images = self.numpy_to_pil(images)
-    if not return_dict: return (images, latents)
-    return ModeGuidedPipelineOutput(images=images, latents=latents)
+    images = latents if output_type == 'latent' else self.image_processor.postprocess(self.decode_latents(latents, min(bs, 32)), output_type)
+    self.maybe_free_model_hooks()
+    return ModeGuidedPipelineOutput(images=images, latents=latents) if return_dict else (images, latents)
+
+# %% ../nbs/06_pipeline.ipynb
+def _hub_id(s:str)->bool:
+    "Does `s` look like a hub repository id (owner/name) rather than a local path?"
+    return bool(re.fullmatch(r'[A-Za-z0-9][\w.\-]*/[\w.\-]+', s)) and not s.startswith(('.', '/', '~')) and not Path(s).exists()
+
+# %% ../nbs/06_pipeline.ipynb
+def is_dit_pipeline(path_or_id)->bool:
+    "True for a diffusers `DiTPipeline` folder (like facebook/DiT-XL-2-256) or a hub id; False for mgd3's own model folders."
+    p = Path(str(path_or_id)).expanduser()
+    if p.is_dir():
+        try: return json.loads((p/'model_index.json').read_text()).get('_class_name') == 'DiTPipeline'
+        except (OSError, ValueError): return False
+    return _hub_id(str(path_or_id))
+
+# %% ../nbs/06_pipeline.ipynb
+SHIPPED_MODELS = ('fmnist-dit',)   # the models inside the package, by name (mgd3/assets/<name>)
+
+def resolve_model(model:str|None # None, a shipped model's name, a model or run folder, or a DiTPipeline folder / hub id
+                 )->Path|str:
+    "The folder of the mgd3 model `model` names, or `model` itself for DiT-XL/2 (a `DiTPipeline` folder or hub id)."
+    p = Path(str(model)).expanduser() if model is not None else None
+    if p is None or (str(model) in SHIPPED_MODELS and not p.exists()): return shipped_model_dir()
+    if is_dit_pipeline(model): return str(model)
+    for d in (p, p/'model'):
+        if (d/'transformer'/'config.json').is_file(): return d
+    if (p/'checkpoint.json').is_file():
+        raise MGD3Error(f"--model {model} is an mgd3_pretrain run that has not finished (no {p/'model'} yet); "
+                        f"finish it with: mgd3_pretrain --out {model} --resume")
+    why = 'it does not exist' if not p.exists() else 'it holds no model'
+    raise MGD3Error(f"--model {model}: no model found ({why}); looked for {p/'transformer'/'config.json'} (a model folder), "
+                    f"{p/'model'/'transformer'/'config.json'} (an mgd3_pretrain --out folder), a shipped model "
+                    f"({', '.join(SHIPPED_MODELS)}) and a DiTPipeline folder or hub id")
+
+# %% ../nbs/06_pipeline.ipynb
+DTYPES = {'float32': torch.float32, 'fp32': torch.float32, 'bfloat16': torch.bfloat16, 'bf16': torch.bfloat16,
+          'float16': torch.float16, 'fp16': torch.float16}
+
+def parse_dtype(dtype)->torch.dtype|None:
+    "A torch dtype from a dtype or a name ('float32', 'bf16', 'fp16', ...); None stays None."
+    if dtype is None or isinstance(dtype, torch.dtype): return dtype
+    if str(dtype) not in DTYPES: raise MGD3Error(f"unknown dtype {dtype!r}: use float32, bfloat16 or float16")
+    return DTYPES[str(dtype)]
+
+# %% ../nbs/06_pipeline.ipynb
+def _id2label(names)->dict: return {str(i): str(n) for i, n in enumerate(names)}
+
+@patch(cls_method=True)
+def from_pretrained(cls:ModeGuidedDiTPipeline, pretrained_model_name_or_path=None, # see `resolve_model`; None: the shipped model
+                    vae=None, # DiT-XL/2 only: another VAE (an AutoencoderKL, a folder or a hub id); None: the repository's own
+                    torch_dtype=None, # the transformer's dtype (float32 if None); the VAE and the sampler stay float32
+                    **kwargs # passed to diffusers' loaders: cache_dir, local_files_only, revision, token
+                   )->ModeGuidedDiTPipeline:
+    "Load a generator: mgd3's own, or DiT-XL/2 with DiT's DDPM scheduler."
+    src = resolve_model(pretrained_model_name_or_path)
+    if not isinstance(src, Path): return _load_dit_xl(cls, src, vae, torch_dtype, **kwargs)
+    if vae is not None: raise MGD3Error("vae= applies to DiT-XL/2 models only (a DiTPipeline folder or hub id)")
+    from diffusers.utils import logging as dlog
+    dlog.disable_progress_bar()
+    try: pipe = super(ModeGuidedDiTPipeline, cls).from_pretrained(src, use_safetensors=True, **kwargs)
+    except Exception as e: raise MGD3Error(f"cannot load the model in {src}: {e.__class__.__name__}: {str(e).splitlines()[0][:200]}") from None
+    finally: dlog.enable_progress_bar()
+    pipe.mgd3_info = json.loads((src/'mgd3.json').read_text()) if (src/'mgd3.json').exists() else {}
+    if not pipe.config.get('id2label') and pipe.mgd3_info.get('classes'): pipe.register_to_config(id2label=_id2label(pipe.mgd3_info['classes']))
+    pipe.model_path = src
+    if parse_dtype(torch_dtype) not in (None, torch.float32): pipe.transformer.to(parse_dtype(torch_dtype))
+    return pipe
+
+# %% ../nbs/06_pipeline.ipynb
+@patch
+def save_pretrained(self:ModeGuidedDiTPipeline, save_directory, # the model folder to write
+                    record:dict|None=None, # a training record for mgd3.json (default: the loaded model's)
+                    **kwargs # passed to diffusers' save_pretrained
+                   )->Path:
+    "Save the pipeline (diffusers' layout, safetensors) with mgd3.json, replacing an older model folder as a whole."
+    out = Path(save_directory); tmp, old = out.with_name(f".{out.name}.tmp{os.getpid()}"), out.with_name(f".{out.name}.old{os.getpid()}")
+    if out.exists() and any(out.iterdir()) and not (out/'model_index.json').exists():
+        raise MGD3Error(f"{out} exists and is not a model folder; choose another folder")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        DiffusionPipeline.save_pretrained(self, tmp, safe_serialization=True, **kwargs)
+        info = {**getattr(self, 'mgd3_info', {}), 'classes': self.classes}
+        info.setdefault('latent_space', 'pixels' if self.vae is None else 'vae')
+        if record is not None: info['record'] = record
+        atomic_json(tmp/'mgd3.json', info)
+        if out.exists(): os.replace(out, old)
+        os.replace(tmp, out)
+    finally: shutil.rmtree(tmp, ignore_errors=True); shutil.rmtree(old, ignore_errors=True)
+    return out
 
 # %% ../nbs/06_pipeline.ipynb
 def benchmark_sampler(pipe:ModeGuidedDiTPipeline|None=None, # default: a random `make_dit('fmnist')` (speed does not depend on weights)
@@ -181,7 +305,8 @@ def benchmark_sampler(pipe:ModeGuidedDiTPipeline|None=None, # default: a random 
     k, bs = pipe.num_classes, int(batch_size or n_images)
     y = torch.arange(n_images) % k
     m = torch.randn(n_images, *pipe.latent_shape, generator=torch.Generator().manual_seed(seed))
-    run = lambda **kw: pipe(y, generator=seed, num_inference_steps=steps, stop_t=steps // 2, output_type='latent', progress=False, **kw)
+    pipe.set_progress_bar_config(disable=True)
+    run = lambda **kw: pipe(y, generator=seed, num_inference_steps=steps, stop_t=steps // 2, output_type='latent', **kw)
     @torch.no_grad()
     def bare():   # the transformer calls the sampler makes: 2·B inputs (CFG) per step, nothing else
         for s in range(0, n_images, bs):
@@ -193,7 +318,7 @@ def benchmark_sampler(pipe:ModeGuidedDiTPipeline|None=None, # default: a random 
              f'batched pipeline, unguided (batch {bs})': lambda: run(modes=None, batch_size=bs),
              'batch-1 loop, mode-guided (as the official sampler)': lambda: run(modes=m, batch_size=1),
              f'bare transformer forwards only (batch 2x{bs})': bare}
-    pipe(y[:2], generator=seed, num_inference_steps=2, stop_t=1, output_type='latent', progress=False)   # warm-up
+    pipe(y[:2], generator=seed, num_inference_steps=2, output_type='latent')   # warm-up
     best = {name: float('inf') for name in cases}
     for _ in range(repeats):
         for name, f in cases.items():
@@ -212,53 +337,14 @@ def benchmark_sampler(pipe:ModeGuidedDiTPipeline|None=None, # default: a random 
 
 # %% ../nbs/06_pipeline.ipynb
 DIT_XL_ID = 'facebook/DiT-XL-2-256'
-DTYPES = {'float32': torch.float32, 'fp32': torch.float32, 'bfloat16': torch.bfloat16, 'bf16': torch.bfloat16,
-          'float16': torch.float16, 'fp16': torch.float16}
 
-def parse_dtype(dtype)->torch.dtype|None:
-    "A torch dtype from a dtype or a name ('float32', 'bf16', 'fp16', ...); None stays None."
-    if dtype is None or isinstance(dtype, torch.dtype): return dtype
-    if str(dtype) not in DTYPES: raise MGD3Error(f"unknown dtype {dtype!r}: use float32, bfloat16 or float16")
-    return DTYPES[str(dtype)]
-
-def _hub_id(s:str)->bool:
-    "Does `s` look like a hub repository id (owner/name) rather than a local path?"
-    return bool(re.fullmatch(r'[A-Za-z0-9][\w.\-]*/[\w.\-]+', s)) and not s.startswith(('.', '/', '~')) and not Path(s).exists()
-
-def is_dit_pipeline(path_or_id)->bool:
-    "True for a diffusers `DiTPipeline` directory (like facebook/DiT-XL-2-256) or a hub id; False for mgd3's own model directories."
-    p = Path(str(path_or_id)).expanduser()
-    if p.is_dir():
-        try: return json.loads((p/'model_index.json').read_text()).get('_class_name') == 'DiTPipeline'
-        except (OSError, ValueError): return False
-    return _hub_id(str(path_or_id))
-
-def save_dit_pipeline(out, transformer, vae, scheduler=None,
-                      transformer_class:str='DiTTransformer2DModel', # 'Transformer2DModel' writes the legacy name, as the hub repository has
-                      id2label:dict|None=None)->Path:
-    "Write a diffusers `DiTPipeline` directory (the layout of facebook/DiT-XL-2-256), safetensors weights."
-    import diffusers
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    transformer.save_pretrained(out/'transformer', safe_serialization=True)
-    if transformer_class != 'DiTTransformer2DModel':
-        cp = out/'transformer'/'config.json'; cfg = json.loads(cp.read_text())
-        cfg.update(_class_name=transformer_class, norm_type='ada_norm_zero'); cp.write_text(json.dumps(cfg, indent=2))
-    vae.save_pretrained(out/'vae', safe_serialization=True)
-    scheduler = scheduler or dit_scheduler(); scheduler.save_pretrained(out/'scheduler')
-    index = {'_class_name': 'DiTPipeline', '_diffusers_version': diffusers.__version__,
-             'scheduler': ['diffusers', type(scheduler).__name__], 'transformer': ['diffusers', transformer_class],
-             'vae': ['diffusers', type(vae).__name__]}
-    if id2label: index['id2label'] = {str(k): v for k, v in id2label.items()}
-    (out/'model_index.json').write_text(json.dumps(index, indent=2))
-    return out
-
-# %% ../nbs/06_pipeline.ipynb
 def _how(repo:str)->str:
     return f"download it once with `hf download {repo} --local-dir DIR` (older huggingface_hub: `huggingface-cli download`) and pass DIR"
 
+# %% ../nbs/06_pipeline.ipynb
 def _from_pretrained(cls, src:str, subfolder:str|None, what:str, hub:bool, **kw):
+    "`cls.from_pretrained` of one component, quietly, with one-line errors."
     from diffusers.utils import logging as dlog
-    import warnings
     level = dlog.get_verbosity(); dlog.set_verbosity_error()
     try:
         with warnings.catch_warnings():   # deprecation chatter of huggingface_hub would break the one-line errors of the CLI
@@ -271,37 +357,51 @@ def _from_pretrained(cls, src:str, subfolder:str|None, what:str, hub:bool, **kw)
         raise MGD3Error(f"cannot load the {what} in {Path(src)/(subfolder or '')}: {e.__class__.__name__}: {msg}") from None
     finally: dlog.set_verbosity(level)
 
-def load_dit_pipeline(path_or_id:str=DIT_XL_ID, # a DiTPipeline directory or a hub id
-                      vae=None, # None: the repository's own VAE; or an AutoencoderKL, a directory (with or without vae/) or a hub id such as 'stabilityai/sd-vae-ft-mse'
-                      device=None, # default: the best available
-                      dtype=None, # the transformer's dtype (float32 if None); the VAE stays in float32
-                      **hub_kwargs # passed to from_pretrained: cache_dir, local_files_only, revision, token
-                     )->ModeGuidedDiTPipeline:
-    "DiT-XL/2 from a diffusers `DiTPipeline` directory or hub id, as a `ModeGuidedDiTPipeline` with DiT's own DDPM scheduler."
-    src = str(path_or_id); local = Path(src).expanduser()
-    hub = not local.exists() and _hub_id(src)
+# %% ../nbs/06_pipeline.ipynb
+def _load_vae(vae, src:str, hub:bool, **kw)->AutoencoderKL:
+    "The DiT-XL/2 pipeline's VAE: the repository's own (None), or an AutoencoderKL, a folder (with or without vae/) or a hub id."
+    if isinstance(vae, AutoencoderKL): return vae
+    if vae is None: return _from_pretrained(AutoencoderKL, src, 'vae', 'VAE', hub, **kw)
+    vp = Path(str(vae)).expanduser(); vhub = not vp.exists() and _hub_id(str(vae))
+    if not vhub and not vp.exists(): raise MGD3Error(f"VAE directory {vp} does not exist; for sd-vae-ft-mse, {_how('stabilityai/sd-vae-ft-mse')}")
+    sub = 'vae' if not vhub and (vp/'vae'/'config.json').exists() else None
+    return _from_pretrained(AutoencoderKL, str(vae) if vhub else str(vp), sub, 'VAE', vhub, **kw)
+
+# %% ../nbs/06_pipeline.ipynb
+def _load_dit_xl(cls, src:str, vae=None, torch_dtype=None, **kw)->ModeGuidedDiTPipeline:
+    "DiT-XL/2 from a `DiTPipeline` folder or hub id, with DiT's DDPM scheduler in place of the repository's."
+    local = Path(src).expanduser(); hub = not local.exists() and _hub_id(src)
     if not hub:
-        if not local.exists(): raise MGD3Error(f"model directory {local} does not exist; for DiT-XL/2, {_how(DIT_XL_ID)}")
         if not (local/'transformer'/'config.json').exists(): raise MGD3Error(f"{local} is not a DiT pipeline directory (no transformer/config.json)")
         if vae is None and not (local/'vae'/'config.json').exists():
             raise MGD3Error(f"{local} has no vae/ folder; pass a VAE (e.g. a download of stabilityai/sd-vae-ft-mse)")
         src = str(local)
-    dt = parse_dtype(dtype)
-    tr = _from_pretrained(DiTTransformer2DModel, src, 'transformer', 'model', hub, torch_dtype=dt, **hub_kwargs)
-    if isinstance(vae, AutoencoderKL): v = vae
-    elif vae is None: v = _from_pretrained(AutoencoderKL, src, 'vae', 'VAE', hub, **hub_kwargs)
-    else:
-        vp = Path(str(vae)).expanduser(); vhub = not vp.exists() and _hub_id(str(vae))
-        if not vhub and not vp.exists(): raise MGD3Error(f"VAE directory {vp} does not exist; for sd-vae-ft-mse, {_how('stabilityai/sd-vae-ft-mse')}")
-        sub = 'vae' if not vhub and (vp/'vae'/'config.json').exists() else None
-        v = _from_pretrained(AutoencoderKL, str(vae) if vhub else str(vp), sub, 'VAE', vhub, **hub_kwargs)
-    c = tr.config
+    tr = _from_pretrained(DiTTransformer2DModel, src, 'transformer', 'model', hub, torch_dtype=parse_dtype(torch_dtype), **kw)
+    v, c = _load_vae(vae, src, hub, **kw), tr.config
     if (c.out_channels or c.in_channels) != 2 * c.in_channels:
         raise MGD3Error(f"the DiT in {src} has no learned variance ({c.out_channels} output channels for {c.in_channels} input channels); "
                         f"MGD³ needs DiT's learned σ (out_channels = 2·in_channels)")
     if v.config.latent_channels != c.in_channels:
         raise MGD3Error(f"the VAE has {v.config.latent_channels} latent channels but the DiT expects {c.in_channels}")
-    pipe = ModeGuidedDiTPipeline(tr.eval(), dit_scheduler(), vae=v.float().eval())
+    try: id2label = DiffusionPipeline.load_config(src, **kw).get('id2label') if hub else json.loads((local/'model_index.json').read_text()).get('id2label')
+    except Exception: id2label = None
+    pipe = cls(tr.eval(), dit_scheduler(), vae=v.float().eval(), id2label=id2label)
     pipe.mgd3_info = {'source': src, 'vae': 'own' if vae is None else str(vae) if not isinstance(vae, AutoencoderKL) else 'given'}
     pipe.model_path = src
-    return pipe.to(get_device(device))
+    return pipe
+
+# %% ../nbs/06_pipeline.ipynb
+def tiny_dit_xl_folder(out, # the folder to write
+                       id2label:dict|None=None, seed:int=0)->Path:
+    "A random model of DiT-XL/2's structure at a tiny size, saved as facebook/DiT-XL-2-256 is (legacy class name, DPM-Solver scheduler)."
+    from diffusers import DiTPipeline, DPMSolverMultistepScheduler
+    from mgd3.core import tiny_dit, tiny_vae
+    out = Path(out)
+    DiTPipeline(tiny_dit(in_channels=4, sample_size=8, num_classes=1000, seed=seed), tiny_vae(in_channels=3, seed=seed),
+                DPMSolverMultistepScheduler()).save_pretrained(out, safe_serialization=True)
+    mi, cp = json.loads((out/'model_index.json').read_text()), out/'transformer'/'config.json'
+    mi['transformer'][1] = 'Transformer2DModel'                      # the hub repository's legacy names
+    if id2label: mi['id2label'] = {str(k): v for k, v in id2label.items()}
+    (out/'model_index.json').write_text(json.dumps(mi, indent=2))
+    cp.write_text(json.dumps({**json.loads(cp.read_text()), '_class_name': 'Transformer2DModel', 'norm_type': 'ada_norm_zero'}, indent=2))
+    return out

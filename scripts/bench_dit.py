@@ -124,12 +124,12 @@ def main(device:Param("cuda or cpu (default: best available)", str)=None,
     if compile: pipe.transformer.compile(mode=compile_mode)
     y = torch.arange(n) % K                                         # n // K modes per class at most: every image its own mode
     modes = torch.randn(n, *latent, generator=torch.Generator().manual_seed(0))
-    kw = dict(num_inference_steps=steps, stop_t=steps // 2, batch_size=bs, generator=0, progress=False)
+    kw = dict(num_inference_steps=steps, stop_t=steps // 2, batch_size=bs, generator=0)
 
     F = forward_flops(preset, latent, K)
     peak = matmul_peak(dev, dt)
-    t_warm = timed(lambda: pipe(y[:bs], modes[:bs], **{**kw, 'num_inference_steps': 2, 'stop_t': 1}, output_type='latent'), dev)
-    t_guided = timed(lambda: pipe(y, modes, output_type='latent', **kw), dev, repeats)
+    t_warm = timed(lambda: pipe(y[:bs], modes=modes[:bs], **{**kw, 'num_inference_steps': 2, 'stop_t': 1}, output_type='latent'), dev)
+    t_guided = timed(lambda: pipe(y, modes=modes, output_type='latent', **kw), dev, repeats)
     @torch.no_grad()
     def bare():
         x = torch.randn(2 * bs, *latent, device=dev, dtype=dt)
@@ -147,7 +147,7 @@ def main(device:Param("cuda or cpu (default: best available)", str)=None,
            'sampler_overhead_pct': 100 * (t_guided / t_bare - 1)}
     res['fraction_of_matmul_peak'] = res['achieved_tflops'] / res['matmul_peak_tflops']
     if decode:
-        lat = pipe(y[:bs], modes[:bs], output_type='latent', **{**kw, 'num_inference_steps': 1, 'stop_t': 0}).images
+        lat = pipe(y[:bs], modes=modes[:bs], output_type='latent', **{**kw, 'num_inference_steps': 1, 'stop_t': 0}).images
         t_dec = timed(lambda: pipe.decode_latents(lat, min(bs, 32)), dev, repeats)   # the pipeline decodes in batches of at most 32
         res['decode_images_per_s'] = bs / t_dec
         if cuda: res['vae_encode_gflop'], res['vae_decode_gflop'] = [f / 1e9 for f in vae_flops(SD_VAE)]

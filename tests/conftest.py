@@ -24,3 +24,9 @@ def fork_cli(tmp_path_factory):
     c = ForkCLI(tmp_path_factory.mktemp('forkcli'))
     yield c
     c.close()
+
+def save_model(path, model, names=None):
+    "Save a DiT as an mgd3 model folder (the pipeline's save_pretrained), with class names when given."
+    from mgd3.pipeline import ModeGuidedDiTPipeline
+    from mgd3.generator import dit_scheduler
+    return ModeGuidedDiTPipeline(model, dit_scheduler(), id2label=None if names is None else dict(enumerate(names))).save_pretrained(path)

@@ -16,11 +16,8 @@ def make_fake_imagenet(root, subset='imagenette', n=10, size=(20, 24), seed=0)->
 
 def make_tiny_dit_xl(out)->Path:
     "A DiTPipeline directory laid out like facebook/DiT-XL-2-256 (legacy class name, DPM-Solver scheduler), tiny and random."
-    from diffusers import DPMSolverMultistepScheduler
-    from mgd3.core import tiny_dit, tiny_vae
-    from mgd3.pipeline import save_dit_pipeline
-    return save_dit_pipeline(out, tiny_dit(in_channels=4, sample_size=8, num_classes=1000), tiny_vae(in_channels=3),
-                             DPMSolverMultistepScheduler(), transformer_class='Transformer2DModel')
+    from mgd3.pipeline import tiny_dit_xl_folder
+    return tiny_dit_xl_folder(out)
 
 def digest(d)->dict:
     "sha256 of every PNG under d, by relative path."

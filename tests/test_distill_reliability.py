@@ -14,7 +14,7 @@ from conftest import assert_clean_error
 from forkcli import wait_for
 from mgd3.core import tiny_images, tiny_dit
 from mgd3.data import ImageSet, to_uint8, save_image_folder, save_png, load_image_folder
-from mgd3.generator import save_generator
+from conftest import save_model
 
 ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'HF_HUB_OFFLINE': '1', 'MGD3_OFFLINE': '1'}
 def script(name):
@@ -26,7 +26,7 @@ def make_tiny(root, num_classes=3, n_per_class=6, size=8, seed=0, model_seed=0):
     "root/data (an ImageFolder) and root/model (a random tiny DiT that knows its class names)."
     x, y, names = tiny_images(n_per_class=n_per_class, num_classes=num_classes, size=size, seed=seed)
     save_image_folder(ImageSet(to_uint8(x), y, names), Path(root)/'data')
-    save_generator(Path(root)/'model', tiny_dit(num_classes=num_classes, sample_size=size, seed=model_seed), names)
+    save_model(Path(root)/'model', tiny_dit(num_classes=num_classes, sample_size=size, seed=model_seed), names)
     return names
 
 def dargs(root, out, **opts):
@@ -67,11 +67,11 @@ def tiny(tmp_path_factory, fork_cli):
     (R/'m_empty').mkdir()
     (R/'m_json').mkdir(); (R/'m_json'/'config.json').write_text('{"hello": "world"}')
     (R/'m_badcfg'/'transformer').mkdir(parents=True); (R/'m_badcfg'/'transformer'/'config.json').write_text('{"hello": 1}')
-    save_generator(R/'m_othernames', tiny_dit(num_classes=4), ['cat', 'dog', 'cow', 'owl'])
-    save_generator(R/'m_noinfo5', tiny_dit(num_classes=5), names); (R/'m_noinfo5'/'mgd3.json').unlink()
+    save_model(R/'m_othernames', tiny_dit(num_classes=4), ['cat', 'dog', 'cow', 'owl'])
+    save_model(R/'m_noinfo5', tiny_dit(num_classes=5))   # no class names
     shutil.copytree(R/'model', R/'m_trunc')
     w = R/'m_trunc'/'transformer'/'diffusion_pytorch_model.safetensors'; b = w.read_bytes(); w.write_bytes(b[:len(b)//2])
-    save_generator(R/'model_b', tiny_dit(num_classes=3, seed=1), names)   # same classes, other weights
+    save_model(R/'model_b', tiny_dit(num_classes=3, seed=1), names)   # same classes, other weights
     r = fork_cli('mgd3_distill', *dargs(R, R/'finished', seed=7))
     assert r.returncode == 0, r.stderr
     return R
@@ -98,8 +98,8 @@ BAD = {  # id: (options, the words the error line must contain)
     'negative cfg':           (lambda R: dict(guidance_scale=-1), '--guidance_scale must be >= 0'),
     'batch_size 0':           (lambda R: dict(batch_size=0), '--batch_size must be positive'),
     'model dir missing':      (lambda R: dict(model=R/'nomodel'), 'does not exist'),
-    'model dir empty':        (lambda R: dict(model=R/'m_empty'), 'is not a DiT model directory'),
-    'model dir random json':  (lambda R: dict(model=R/'m_json'), 'is not a DiT model directory'),
+    'model dir empty':        (lambda R: dict(model=R/'m_empty'), 'no model found (it holds no model); looked for'),
+    'model dir random json':  (lambda R: dict(model=R/'m_json'), 'no model found (it holds no model); looked for'),
     'model config garbage':   (lambda R: dict(model=R/'m_badcfg'), 'cannot load the model'),
     'model other classes':    (lambda R: dict(model=R/'m_othernames'), 'the model does not know class(es) class_0'),
     'model class count':      (lambda R: dict(model=R/'m_noinfo5'), 'the model has 5 classes but the data has 3'),

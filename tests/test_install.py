@@ -11,9 +11,9 @@ def test_import_without_nbdev():
 def test_shipped_assets_load_offline():
     "The shipped generator and reference classifier load from the installed package, with no network."
     code = ("import os; os.environ['HF_HUB_OFFLINE'] = '1'\n"
-            "from mgd3.generator import shipped_model_dir, load_generator, load_ref_classifier\n"
-            "m, s, info = load_generator(shipped_model_dir()); clf, rec = load_ref_classifier()\n"
-            "assert m.config.out_channels == 2 * m.config.in_channels and len(info['classes']) == 10\n"
+            "from mgd3.pipeline import ModeGuidedDiTPipeline\nfrom mgd3.generator import load_ref_classifier\n"
+            "pipe = ModeGuidedDiTPipeline.from_pretrained('fmnist-dit'); clf, rec = load_ref_classifier()\n"
+            "assert pipe.learned_sigma and len(pipe.classes) == 10 and pipe.mgd3_info['record']['steps'] > 0\n"
             "assert rec['test_accuracy'] >= 0.9\n"
             "print('ok')")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from mgd3.core import tiny_images, tiny_dit
 from mgd3.data import ImageSet, to_uint8, save_image_folder
-from mgd3.generator import save_generator
+from conftest import save_model
 
 HERE = Path(__file__).parent
 
@@ -20,7 +20,7 @@ def work(tmp_path_factory):
     root = tmp_path_factory.mktemp('oserr')
     x, y, names = tiny_images(n_per_class=4, num_classes=6, size=8)
     save_image_folder(ImageSet(to_uint8(x), y, names), root/'data')
-    save_generator(root/'model', tiny_dit(num_classes=6), names)
+    save_model(root/'model', tiny_dit(num_classes=6), names)
     r = _run(root, 'mgd3_distill', '--out', root/'clean', *_distill_args(root))
     assert r.returncode == 0, r.stderr
     return root

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from mgd3.core import tiny_images, tiny_dit, MGD3Error
 from mgd3.data import ImageSet, to_uint8, save_image_folder, safe_name, load_image_folder
-from mgd3.generator import save_generator
+from conftest import save_model
 
 TRICKY = ['../../etc/passwd', '/abs', 'a/b', '..', '.', '.hidden', '', ' ', 'a\\b', 'a\x00b', 'C:\\x', '~root', '\u202e']
 
@@ -27,7 +27,7 @@ def test_class_names_write_inside_out(fork_cli, tmp_path):
     model_names = ['a..b', 'x y', 'café', 'q?uestion', '../../etc/passwd', '/abs']   # matched to the folders by safe_name
     x, y, _ = tiny_images(n_per_class=3, num_classes=len(folders), size=8)
     root = tmp_path/'work'; save_image_folder(ImageSet(to_uint8(x), y, folders), root/'data')
-    save_generator(root/'model', tiny_dit(num_classes=len(folders)), model_names)
+    save_model(root/'model', tiny_dit(num_classes=len(folders)), model_names)
     before = _tree(tmp_path)
     r = fork_cli('mgd3_distill', '--out', root/'out', '--data', root/'data', '--model', root/'model', '--ipc', '2',
                  '--steps', '4', '--stop_t', '2', '--quiet', cwd=root)
@@ -55,7 +55,7 @@ def test_losing_the_lock_race_leaves_the_winner_alone(tmp_path, monkeypatch):
     import subprocess, sys, mgd3.distill as md
     x, y, names = tiny_images(n_per_class=4, num_classes=2, size=8)
     save_image_folder(ImageSet(to_uint8(x), y, names), tmp_path/'data')
-    save_generator(tmp_path/'model', tiny_dit(num_classes=2), names)
+    save_model(tmp_path/'model', tiny_dit(num_classes=2), names)
     out = tmp_path/'new'/'out'
     other = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])   # a live pid for the other writer
     real_enter = md.DirLock.__enter__
