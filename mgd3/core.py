@@ -11,8 +11,9 @@ import torch
 
 # %% auto 0
 __all__ = ['seed_everything', 'item_seed', 'item_generators', 'get_device', 'sync_device', 'MGD3Error', 'os_error_line',
-           'as_os_error', 'cli', 'script', 'atomic_write', 'atomic_json', 'atomic_safetensors', 'tiny_dit', 'tiny_vae',
-           'tiny_images', 'env_info', 'mgd3_info']
+           'as_os_error', 'cli', 'script', 'atomic_write', 'atomic_json', 'atomic_safetensors', 'module_tensors',
+           'load_module_tensors', 'optimizer_tensors', 'restore_optimizer', 'save_tensors', 'read_record',
+           'load_tensors', 'tiny_dit', 'tiny_vae', 'tiny_images', 'env_info', 'mgd3_info']
 
 # %% ../nbs/00_core.ipynb
 def seed_everything(seed:int # the seed for Python, NumPy and torch (CPU and CUDA)
@@ -144,6 +145,57 @@ def atomic_safetensors(path, tensors:dict, metadata:dict|None=None)->Path:
     "Write a dict of tensors as a safetensors file at `path` atomically (string `metadata` in its header)."
     from safetensors.torch import save
     return atomic_write(path, save({k: v.contiguous() for k, v in tensors.items()}, metadata=metadata))
+
+# %% ../nbs/00_core.ipynb
+def module_tensors(m:torch.nn.Module, prefix:str='')->dict:
+    "A module's state (parameters and buffers) as named CPU tensors, `{prefix}{name}`."
+    return {f"{prefix}{k}": v.detach().cpu() for k, v in m.state_dict().items()}
+
+# %% ../nbs/00_core.ipynb
+def load_module_tensors(m:torch.nn.Module, tensors:dict, prefix:str='')->torch.nn.Module:
+    "Load the tensors named `{prefix}…` (as `module_tensors` names them) into `m`; returns `m`."
+    m.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+    return m
+
+# %% ../nbs/00_core.ipynb
+def optimizer_tensors(opt, prefix:str='opt.')->dict:
+    "An optimizer's per-parameter state as named CPU tensors (`{prefix}{param index}.{name}`), for a safetensors file."
+    out = {}
+    for i, st in opt.state_dict()['state'].items():
+        for k, v in st.items(): out[f"{prefix}{i}.{k}"] = torch.as_tensor(v).detach().cpu().clone().contiguous()
+    return out
+
+# %% ../nbs/00_core.ipynb
+def restore_optimizer(opt, tensors:dict, param_groups:list, prefix:str='opt.'):
+    "Load what `optimizer_tensors` wrote (plus the JSON-able `param_groups`) back into `opt`."
+    state = {}
+    for k, v in tensors.items():
+        if k.startswith(prefix):
+            i, name = k[len(prefix):].split('.', 1); state.setdefault(int(i), {})[name] = v
+    opt.load_state_dict({'state': state, 'param_groups': param_groups})
+
+# %% ../nbs/00_core.ipynb
+def save_tensors(path, tensors:dict, record:dict|None=None, key:str='mgd3')->Path:
+    "Write `tensors` and a JSON-able `record` (in the file's header, under `key`) as one safetensors file, atomically."
+    return atomic_safetensors(path, tensors, None if record is None else {key: json.dumps(record)})
+
+# %% ../nbs/00_core.ipynb
+def _cannot_read(what, path, e, fix): return MGD3Error(f"cannot read {what} {path}: {e.__class__.__name__}; {fix}")
+
+def read_record(path, key:str='mgd3', what:str='checkpoint', fix:str='delete it')->dict|None:
+    "The record `save_tensors` stored under `key` in the header of `path` (None if there is none); reads no tensors."
+    from safetensors import safe_open
+    try:
+        with safe_open(str(path), 'pt') as f: md = f.metadata() or {}
+        return json.loads(md[key]) if key in md else None
+    except Exception as e: raise _cannot_read(what, path, e, fix) from None
+
+# %% ../nbs/00_core.ipynb
+def load_tensors(path, what:str='checkpoint', fix:str='delete it')->dict:
+    "Every tensor of the safetensors file `path`, on the CPU (an unreadable file is one `MGD3Error` line)."
+    from safetensors.torch import load_file
+    try: return load_file(str(path))
+    except Exception as e: raise _cannot_read(what, path, e, fix) from None
 
 # %% ../nbs/00_core.ipynb
 def tiny_dit(in_channels:int=1, # channels of the (latent) images

@@ -15,15 +15,15 @@ from fastcore.script import Param, store_true
 from fastcore.basics import patch
 from .core import MGD3Error, item_generators, get_device, atomic_json, atomic_safetensors, script, env_info
 from .data import (ImageSet, FolderClasses, load_fashion_mnist, load_image_folder, imagenet_subset, dit_labels, save_png,
-                       safe_name, to_float, cache_dir as user_cache_dir, SUBSETS)
+                       safe_name, to_float, cache_dir as user_cache_dir, SUBSETS, DATASETS, resolve_data)
 from .latents import IdentitySpace, VAESpace, encode_dataset, latents_cache_path
 from .modes import Modes, modes_hash, MODE_FINDERS, find_class_modes, random_rows
-from .pipeline import ModeGuidedDiTPipeline, is_dit_pipeline, DTYPES
+from .pipeline import ModeGuidedDiTPipeline, is_dit_pipeline
 
 # %% auto 0
-__all__ = ['METHODS', 'PARTS', 'Method', 'method_finder', 'opt', 'DistillConfig', 'class_dirs', 'load_data', 'model_labels',
-           'weights_hash', 'DirLock', 'prepare_out', 'class_latents', 'class_modes', 'class_chunks', 'Procs', 'distill',
-           'config_param', 'mgd3_distill']
+__all__ = ['METHODS', 'PRECISIONS', 'PARTS', 'Method', 'method_finder', 'opt', 'DistillConfig', 'class_dirs', 'load_data',
+           'model_labels', 'weights_hash', 'DirLock', 'prepare_out', 'class_latents', 'class_modes', 'class_chunks',
+           'Procs', 'distill', 'config_param', 'mgd3_distill']
 
 # %% ../nbs/07_distill.ipynb
 @dataclass(frozen=True)
@@ -60,19 +60,31 @@ class DistillConfig:
     seed: int = opt(0, 'random seed (modes and noise)')
     modes: str = opt('kmeans', 'mode discovery for mgd3', 'MODE_FINDERS')
     mode_guidance_scale: float = opt(0.1, 'λ, the mode-guidance strength')
-    stop_t: int = opt(_D['stop_t'], 't_stop: guide while the step index t > stop_t (t runs steps-1 ... 0)')
+    stop_t: int = opt(_D['stop_t'], 't_stop: guide while the step index t > stop_t (t runs num_inference_steps-1 ... 0)')
     guidance_scale: float = opt(_D['guidance_scale'], 'classifier-free guidance scale')
-    steps: int = opt(_D['num_inference_steps'], 'sampling steps')
+    num_inference_steps: int = opt(_D['num_inference_steps'], 'sampling steps (the generator is trained on 1000; DiT samples 50, respaced)')
     sampler: str = opt('ddpm', 'ddpm (the paper) or ddim')
-    data: str|None = opt(None, 'training ImageFolder (default: Fashion-MNIST)')
+    data: str|None = opt(None, 'the training images (default: fashion-mnist): an ImageFolder, or a registered dataset', 'DATASETS')
     subset: str|None = opt(None, 'ImageNet subset when --data is an ImageNet train folder', 'SUBSETS')
     size: int|None = opt(None, 'resize + centre-crop --data images to this size')
     model: str|None = opt(None, 'the generator: a shipped model (fmnist-dit, the default), a model folder or what mgd3_pretrain --out wrote, or DiT-XL/2 (a DiTPipeline folder or hub id)')
     vae: str|None = opt(None, "DiT-XL/2 only: another VAE, a folder or hub id (the paper: stabilityai/sd-vae-ft-mse); default: the model's own")
-    dtype: str = opt('float32', 'transformer dtype while sampling', 'DTYPES')
+    precision: str = opt('fp32', "the generator's precision while sampling: fp32, bf16 or fp16")
 
 # %% ../nbs/07_distill.ipynb
-_CHOICES = {'METHODS': lambda: METHODS, 'MODE_FINDERS': lambda: MODE_FINDERS, 'SUBSETS': lambda: SUBSETS, 'DTYPES': lambda: DTYPES}
+PRECISIONS = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+_RENAMED = {'dtype': 'precision', 'steps': 'num_inference_steps'}   # option names before mgd3 0.2
+_OLD_PRECISION = {'float32': 'fp32', 'bfloat16': 'bf16', 'float16': 'fp16'}
+
+@patch(cls_method=True)
+def from_dict(cls:DistillConfig, d:dict)->DistillConfig:
+    "A config from its recorded fields, also from a record made before options were renamed."
+    d = {_RENAMED.get(k, k): v for k, v in d.items()}
+    if 'precision' in d: d['precision'] = _OLD_PRECISION.get(d['precision'], d['precision'])
+    return cls(**d)
+
+# %% ../nbs/07_distill.ipynb
+_CHOICES = {'METHODS': lambda: METHODS, 'MODE_FINDERS': lambda: MODE_FINDERS, 'SUBSETS': lambda: SUBSETS, 'DATASETS': lambda: DATASETS}
 
 def _known(name:str, value, choices):
     if value is not None and value not in choices: raise MGD3Error(f"unknown --{name} {value!r}: choose one of {', '.join(choices)}")
@@ -81,10 +93,11 @@ def _known(name:str, value, choices):
 def check(self:DistillConfig)->DistillConfig:
     "Raise `MGD3Error` for settings that cannot work; return the config."
     _known('method', self.method, METHODS); _known('modes', self.modes, MODE_FINDERS); _known('subset', self.subset, SUBSETS)
-    _known('sampler', self.sampler, ('ddpm', 'ddim')); _known('dtype', self.dtype, DTYPES)
+    _known('sampler', self.sampler, ('ddpm', 'ddim')); _known('precision', self.precision, PRECISIONS)
     if int(self.ipc) != self.ipc or self.ipc <= 0: raise MGD3Error(f"--ipc must be a positive number of images per class, got {self.ipc}")
-    if int(self.steps) != self.steps or self.steps <= 0: raise MGD3Error(f"--steps must be a positive integer, got {self.steps}")
-    if not 0 <= self.stop_t <= self.steps: raise MGD3Error(f"--stop_t must lie in 0..{self.steps} (--steps), got {self.stop_t}")
+    n = self.num_inference_steps
+    if int(n) != n or n <= 0: raise MGD3Error(f"--num_inference_steps must be a positive integer, got {n}")
+    if not 0 <= self.stop_t <= n: raise MGD3Error(f"--stop_t must lie in 0..{n} (--num_inference_steps), got {self.stop_t}")
     if self.mode_guidance_scale < 0: raise MGD3Error(f"--mode_guidance_scale must be >= 0, got {self.mode_guidance_scale}")
     if self.guidance_scale < 0: raise MGD3Error(f"--guidance_scale must be >= 0, got {self.guidance_scale}")
     if self.subset is not None and self.data is None: raise MGD3Error("--subset needs --data: the ImageNet train folder")
@@ -104,9 +117,8 @@ def class_dirs(data)->list:
 # %% ../nbs/07_distill.ipynb
 def load_data(cfg:DistillConfig)->ImageSet|FolderClasses:
     "The training images the distilled set stands for (an ImageNet subset is read class by class, see `FolderClasses`)."
-    if cfg.data is None: return load_fashion_mnist('train')
     if cfg.subset is not None: return FolderClasses.imagenet(cfg.data, cfg.subset, size=cfg.size or 256)
-    return load_image_folder(cfg.data, size=cfg.size)
+    return resolve_data(cfg.data, size=cfg.size)
 
 # %% ../nbs/07_distill.ipynb
 def model_labels(data:ImageSet|FolderClasses, pipe:ModeGuidedDiTPipeline)->list:
@@ -215,6 +227,10 @@ def prepare_out(out:Path, settings:dict, resume:bool, overwrite:bool)->dict:
     if overwrite: _remove_run(out, old); return {}
     if not resume:
         raise MGD3Error(f"{out} already holds a distilled set; pass --resume to finish it or --overwrite to replace it")
+    st = old.get('settings')
+    if isinstance(st, dict) and isinstance(st.get('config'), dict):   # a run of an older mgd3: today's option names
+        try: st['config'] = asdict(DistillConfig.from_dict(st['config']))
+        except TypeError: pass   # unknown options: the settings differ
     if old.get('settings') != settings:
         diff = [k for k in settings['config'] if old.get('settings', {}).get('config', {}).get(k) != settings['config'][k]]
         what = f"options {', '.join(diff)}" if diff else 'data or model weights'
@@ -318,7 +334,7 @@ def _generator(cfg:DistillConfig, device)->ModeGuidedDiTPipeline|None:
     "The generator a method needs: to sample, or for the latent space its modes are found in (None: pixels)."
     m = METHODS[cfg.method]
     if not (m.generative or (m.finder and cfg.model)): return None
-    return ModeGuidedDiTPipeline.from_pretrained(cfg.model, vae=cfg.vae, torch_dtype=cfg.dtype).to(device)
+    return ModeGuidedDiTPipeline.from_pretrained(cfg.model, vae=cfg.vae, torch_dtype=PRECISIONS[cfg.precision]).to(device)
 
 # %% ../nbs/07_distill.ipynb
 def _check_inputs(cfg:DistillConfig, data, pipe, space)->list:
@@ -444,7 +460,7 @@ def _sample_chunk(cfg:DistillConfig, chunk:list, modes:dict, pipe, labels:list)-
     y = torch.tensor([labels[c] for c in chunk for _ in range(cfg.ipc)])
     keys = [(labels[c], k) for c in chunk for k in range(cfg.ipc)]
     m = torch.cat([modes[c][0] for c in chunk]) if modes else None
-    lat = pipe(y, cfg.guidance_scale, item_generators(cfg.seed, keys), cfg.steps, 'latent', modes=m,
+    lat = pipe(y, cfg.guidance_scale, item_generators(cfg.seed, keys), cfg.num_inference_steps, 'latent', modes=m,
                mode_guidance_scale=cfg.mode_guidance_scale if m is not None else 0.0, stop_t=cfg.stop_t, sampler=cfg.sampler).images
     return pipe.decode_latents(lat, min(len(y), 32))
 
@@ -510,8 +526,8 @@ def mgd3_distill(out:Param("output directory: OUT/<class>/<NNN>.png and OUT/mani
                  method:_P('method')=DistillConfig.method, ipc:_P('ipc')=DistillConfig.ipc, seed:_P('seed')=DistillConfig.seed,
                  modes:_P('modes')=DistillConfig.modes, mode_guidance_scale:_P('mode_guidance_scale')=DistillConfig.mode_guidance_scale,
                  stop_t:_P('stop_t')=DistillConfig.stop_t, guidance_scale:_P('guidance_scale')=DistillConfig.guidance_scale,
-                 steps:_P('steps')=DistillConfig.steps, sampler:_P('sampler')=DistillConfig.sampler, data:_P('data')=None,
-                 subset:_P('subset')=None, size:_P('size')=None, model:_P('model')=None, vae:_P('vae')=None, dtype:_P('dtype')=DistillConfig.dtype,
+                 num_inference_steps:_P('num_inference_steps')=DistillConfig.num_inference_steps, sampler:_P('sampler')=DistillConfig.sampler, data:_P('data')=None,
+                 subset:_P('subset')=None, size:_P('size')=None, model:_P('model')=None, vae:_P('vae')=None, precision:_P('precision')=DistillConfig.precision,
                  batch_size:Param("images per sampling batch", int)=256,
                  cache_dir:Param("latents cache (default: ~/.cache/mgd3/latents for VAE latents, none for pixels); 'none' disables it", str)=None,
                  device:Param("cpu, cuda or mps (default: best available)", str)=None,

@@ -11,20 +11,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from safetensors.torch import save_file, load_file
+from safetensors.torch import load_file
 from diffusers import DiTTransformer2DModel, DDPMScheduler
-from .core import MGD3Error, seed_everything, item_seed, item_generators, get_device, atomic_json, cli, script, env_info
+from .core import (MGD3Error, seed_everything, item_seed, item_generators, get_device, atomic_json, cli, script, env_info,
+                       module_tensors, load_module_tensors, optimizer_tensors, restore_optimizer, save_tensors, read_record, load_tensors)
 from .data import ImageSet, load_fashion_mnist, load_image_folder, to_float, to_uint8
 from .latents import LatentSpace, IdentitySpace, VAESpace
 
 # %% auto 0
 __all__ = ['DIT_PRESETS', 'INITS', 'dit_scheduler', 'make_dit', 'n_params', 'dit_init_', 'drop_labels', 'normal_kl',
            'discretized_gaussian_loglik', 'Diffusion', 'hybrid_loss', 'cfg_output', 'sample_dit', 'EMA',
-           'optimizer_tensors', 'restore_optimizer', 'save_checkpoint', 'checkpoint_record', 'load_checkpoint',
-           'TrainConfig', 'train_dit', 'save_generator', 'load_generator', 'RefClassifier', 'train_classifier',
-           'classify', 'frechet_distance', 'spread_ratio', 'mirrored_share', 'real_halves', 'sample_quality',
-           'save_classifier', 'load_ref_classifier', 'scheduler_for', 'export_checkpoint', 'shipped_model_dir',
-           'mgd3_pretrain']
+           'save_checkpoint', 'checkpoint_record', 'load_checkpoint', 'TrainConfig', 'train_dit', 'save_generator',
+           'load_generator', 'RefClassifier', 'train_classifier', 'classify', 'frechet_distance', 'spread_ratio',
+           'mirrored_share', 'real_halves', 'sample_quality', 'save_classifier', 'load_ref_classifier', 'scheduler_for',
+           'export_checkpoint', 'shipped_model_dir', 'mgd3_pretrain']
 
 # %% ../nbs/03_generator.ipynb
 def dit_scheduler(num_train_timesteps:int=1000)->DDPMScheduler:
@@ -189,49 +189,30 @@ class EMA:
         for e, p in zip(self.model.parameters(), model.parameters()): e.lerp_(p.detach(), 1 - d)
 
 # %% ../nbs/03_generator.ipynb
-def optimizer_tensors(opt, prefix:str='opt.')->dict:
-    "An optimizer's per-parameter state as named CPU tensors (`{prefix}{param index}.{name}`), for a safetensors file."
-    out = {}
-    for i, st in opt.state_dict()['state'].items():
-        for k, v in st.items(): out[f"{prefix}{i}.{k}"] = torch.as_tensor(v).detach().cpu().clone().contiguous()
-    return out
-
-def restore_optimizer(opt, tensors:dict, param_groups:list, prefix:str='opt.'):
-    "Load what `optimizer_tensors` wrote (plus the JSON-able `param_groups`) back into `opt`."
-    state = {}
-    for k, v in tensors.items():
-        if k.startswith(prefix):
-            i, name = k[len(prefix):].split('.', 1); state.setdefault(int(i), {})[name] = v
-    opt.load_state_dict({'state': state, 'param_groups': param_groups})
-
 def save_checkpoint(path, model, ema:EMA, opt, step:int, meta:dict)->Path:
-    "Write `path.safetensors` and `path.json` atomically (safetensors + JSON only)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    t = {f"model.{k}": v.contiguous() for k, v in model.state_dict().items()}
-    t |= {f"ema.{k}": v.contiguous() for k, v in ema.model.state_dict().items()}
-    t |= optimizer_tensors(opt)
+    "Write `path.safetensors` (model, EMA, optimizer and the record) and `path.json` (the record), atomically."
+    path = Path(path)
+    t = module_tensors(model, 'model.') | module_tensors(ema.model, 'ema.') | optimizer_tensors(opt)
     rec = {**meta, 'step': step, 'ema_updates': ema.updates, 'param_groups': opt.state_dict()['param_groups']}
-    tmp = path.with_name(path.name + '.safetensors.tmp'); save_file(t, tmp, metadata={'mgd3': json.dumps(rec)})
-    tmp.replace(path.with_suffix('.safetensors'))
+    save_tensors(path.with_suffix('.safetensors'), t, rec, 'mgd3')
     atomic_json(path.with_suffix('.json'), rec)
     return path
 
+# %% ../nbs/03_generator.ipynb
 def checkpoint_record(path)->dict:
     "The record of the checkpoint `path` (the copy inside the safetensors file; the JSON file for older checkpoints)."
-    from safetensors import safe_open
-    path = Path(path)
-    try:
-        with safe_open(path.with_suffix('.safetensors'), 'pt') as f: md = f.metadata() or {}
-        return json.loads(md['mgd3']) if 'mgd3' in md else json.loads(path.with_suffix('.json').read_text())
-    except Exception as e: raise MGD3Error(f"cannot read checkpoint {path}: {e.__class__.__name__}; delete it or choose another --out") from None
+    path = Path(path); fix = 'delete it or choose another --out'
+    rec = read_record(path.with_suffix('.safetensors'), 'mgd3', fix=fix)
+    if rec is not None: return rec
+    try: return json.loads(path.with_suffix('.json').read_text())
+    except Exception as e: raise MGD3Error(f"cannot read checkpoint {path}: {e.__class__.__name__}; {fix}") from None
 
+# %% ../nbs/03_generator.ipynb
 def load_checkpoint(path, model, ema:EMA, opt)->dict:
     "Restore model, EMA and optimizer from `save_checkpoint` files; returns the JSON record."
     path = Path(path); meta = checkpoint_record(path)
-    try: t = load_file(path.with_suffix('.safetensors'))
-    except Exception as e: raise MGD3Error(f"cannot read checkpoint {path}: {e.__class__.__name__}") from None
-    model.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith('model.')})
-    ema.model.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('ema.')}); ema.updates = meta['ema_updates']
+    t = load_tensors(path.with_suffix('.safetensors'), fix='delete it or choose another --out')
+    load_module_tensors(model, t, 'model.'); load_module_tensors(ema.model, t, 'ema.'); ema.updates = meta['ema_updates']
     restore_optimizer(opt, t, meta['param_groups'])
     return meta
 
@@ -467,12 +448,12 @@ def sample_quality(model, classifier, real:ImageSet, # real test images (the ref
 
 # %% ../nbs/03_generator.ipynb
 def save_classifier(net, path, record:dict):
-    "Save a `RefClassifier` as safetensors + JSON."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.safetensors.tmp')
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, tmp); tmp.replace(path.with_suffix('.safetensors'))
+    "Save a `RefClassifier` as `path.safetensors` (weights, and the record in the header) and `path.json` (the record)."
+    path = Path(path)
+    save_tensors(path.with_suffix('.safetensors'), module_tensors(net), record, 'mgd3')
     atomic_json(path.with_suffix('.json'), record)
 
+# %% ../nbs/03_generator.ipynb
 def load_ref_classifier(path=None)->tuple:
     "The shipped Fashion-MNIST `RefClassifier` (or one at `path`) and its record."
     if path is None:

@@ -31,7 +31,7 @@ def make_tiny(root, num_classes=3, n_per_class=6, size=8, seed=0, model_seed=0):
 
 def dargs(root, out, **opts):
     "mgd3_distill arguments for the tiny setup in `root`; an option set to None is left out."
-    o = dict(data=Path(root)/'data', model=Path(root)/'model', ipc=2, steps=4, stop_t=2) | opts
+    o = dict(data=Path(root)/'data', model=Path(root)/'model', ipc=2, num_inference_steps=4, stop_t=2) | opts
     a = [] if out is None else ['--out', str(out)]
     for k, v in o.items():
         if v is not None: a += [f'--{k}', str(v)]
@@ -93,7 +93,7 @@ BAD = {  # id: (options, the words the error line must contain)
     'unknown sampler':        (lambda R: dict(sampler='euler'), "unknown --sampler 'euler'"),
     'stop_t -1':              (lambda R: dict(stop_t=-1), '--stop_t must lie in 0..4'),
     'stop_t > steps':         (lambda R: dict(stop_t=5), '--stop_t must lie in 0..4'),
-    'steps 0':                (lambda R: dict(steps=0, stop_t=0), '--steps must be a positive'),
+    'steps 0':                (lambda R: dict(num_inference_steps=0, stop_t=0), '--num_inference_steps must be a positive'),
     'negative lambda':        (lambda R: dict(mode_guidance_scale=-0.1), '--mode_guidance_scale must be >= 0'),
     'negative cfg':           (lambda R: dict(guidance_scale=-1), '--guidance_scale must be >= 0'),
     'batch_size 0':           (lambda R: dict(batch_size=0), '--batch_size must be positive'),
@@ -188,7 +188,7 @@ def test_kill_and_resume_is_byte_identical(fork_cli, tmp_path):
     "SIGKILL a real mgd3_distill after it finished some classes; --resume gives exactly the files of an uninterrupted run."
     make_tiny(tmp_path, num_classes=6)
     for steps in (60, 240, 960):   # more work if the run ends before we can kill it
-        opts = dict(ipc=4, steps=steps, stop_t=steps // 2, batch_size=4)   # one class per sampling batch
+        opts = dict(ipc=4, num_inference_steps=steps, stop_t=steps // 2, batch_size=4)   # one class per sampling batch
         out = tmp_path/f'out{steps}'
         p = subprocess.Popen([script('mgd3_distill'), *dargs(tmp_path, out, **opts)], env=ENV,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -219,7 +219,7 @@ def test_ctrl_c_before_the_first_class_leaves_no_trace(fork_cli, tmp_path):
     make_tiny(tmp_path, num_classes=6)
     (tmp_path/'empty').mkdir()
     for out, expect in ((tmp_path/'new'/'out', None), (tmp_path/'empty', {})):
-        pid = fork_cli.start('mgd3_distill', *dargs(tmp_path, out, ipc=4, steps=400, stop_t=200, batch_size=4))
+        pid = fork_cli.start('mgd3_distill', *dargs(tmp_path, out, ipc=4, num_inference_steps=400, stop_t=200, batch_size=4))
         assert wait_for(lambda: (out/'.mgd3.lock').exists(), timeout=120)
         os.kill(pid, signal.SIGINT)
         r = fork_cli.wait(pid)
@@ -233,7 +233,7 @@ def test_ctrl_c_before_the_first_class_leaves_no_trace(fork_cli, tmp_path):
 def test_second_writer_is_refused(fork_cli, tmp_path):
     make_tiny(tmp_path, num_classes=6)
     for steps in (100, 400, 1600):   # more work if the first run ends before we can stop it
-        d = tmp_path/f'd{steps}'; opts = dict(ipc=4, steps=steps, stop_t=steps // 2, batch_size=4)
+        d = tmp_path/f'd{steps}'; opts = dict(ipc=4, num_inference_steps=steps, stop_t=steps // 2, batch_size=4)
         pid = fork_cli.start('mgd3_distill', *dargs(tmp_path, d, **opts))
         wait_for(lambda: (d/'.mgd3.lock').exists(), timeout=120)
         os.kill(pid, signal.SIGSTOP)    # the first writer holds the lock while we try a second one
@@ -270,8 +270,8 @@ def test_manifest_records_everything(fork_cli, tiny, tmp_path):
     m = manifest(d)
     assert {k: m['env'][k] for k in ('torch', 'diffusers', 'mgd3')} == {k: version(k) for k in ('torch', 'diffusers', 'mgd3')}
     assert m['settings']['config'] == dict(method='mgd3', ipc=2, seed=0, modes='kmeans', mode_guidance_scale=0.1, stop_t=2,
-                                           guidance_scale=4.0, steps=4, sampler='ddpm', data=str(tiny/'data'), subset=None,
-                                           size=None, model=str(tiny/'model'), vae=None, dtype='float32')
+                                           guidance_scale=4.0, num_inference_steps=4, sampler='ddpm', data=str(tiny/'data'), subset=None,
+                                           size=None, model=str(tiny/'model'), vae=None, precision='fp32')
     assert m['settings']['batch_size'] == 256
     data = load_image_folder(tiny/'data')
     assert m['settings']['data_fingerprint'] == data.fingerprint()

@@ -21,6 +21,10 @@ def folders(tmp_path_factory):
 
 FAST = ('--epochs', '2', '--runs', '1', '--device', 'cpu')
 
+def _is_accuracy_on(acc, n):
+    "Whether `acc` (%) is a top-1 accuracy on `n` test images: a multiple of 100/n."
+    return 0 <= acc <= 100 and abs(acc * n / 100 - round(acc * n / 100)) < 1e-9
+
 def test_prints_and_writes_json(run_cli, folders, tmp_path):
     out = tmp_path/'eval.json'
     r = run_cli('mgd3_eval', str(folders/'distilled'), '--test', str(folders/'test'), *FAST, '--json', str(out))
@@ -29,13 +33,19 @@ def test_prints_and_writes_json(run_cli, folders, tmp_path):
     res = json.loads(out.read_text())
     for k in (*RESULT_KEYS, 'dirs', 'test', 'env'): assert k in res, k
     assert res['protocol'] == 'dc' and res['net'] == 'convnet3' and len(res['accs']) == 1
-    assert 0 <= res['mean'] <= 100 and res['std'] == 0
+    assert _is_accuracy_on(res['mean'], 30) and res['std'] == 0   # 3 test images per class: a multiple of 100/30 %
     assert res['settings']['recipe']['epochs'] == 2
     assert f"{res['mean']:.2f} ± {res['std']:.2f}" in r.stdout
     # --resume: the recorded run is reused, the same number comes back
     r2 = run_cli('mgd3_eval', str(folders/'distilled'), '--test', str(folders/'test'), *FAST, '--json', str(out), '--resume')
     assert r2.returncode == 0, r2.stderr
     assert json.loads(out.read_text())['accs'] == res['accs']
+    # ... and it is the record that comes back, not a retrained run: a number no run can give is reported as recorded
+    state = Path(str(out) + '.state'); st = json.loads(state.read_text()); st['runs']['0']['acc'] = 12.5
+    state.write_text(json.dumps(st))
+    r3 = run_cli('mgd3_eval', str(folders/'distilled'), '--test', str(folders/'test'), *FAST, '--json', str(out), '--resume')
+    assert r3.returncode == 0, r3.stderr
+    assert json.loads(out.read_text())['accs'] == [12.5] and 'run 1: 12.50%' in r3.stdout
 
 def test_classes_matched_by_name():
     "Fashion-MNIST's label order is not alphabetical: after alignment, label k holds the images of folder k."
@@ -78,7 +88,7 @@ def test_bf16_run_is_recorded(run_cli, folders, tmp_path):
     assert r.returncode == 0, r.stderr
     res = json.loads(out.read_text())
     assert res['precision'] == 'bf16' and res['settings']['precision'] == 'bf16' and 'bf16' in r.stdout
-    assert 0 <= res['accs'][0] <= 100
+    assert _is_accuracy_on(res['accs'][0], 30)
     # a bf16 state file is not reused for an fp32 run
     r2 = run_cli('mgd3_eval', str(folders/'distilled'), '--test', str(folders/'test'), *FAST, '--json', str(out), '--resume')
     assert_clean_error(r2, 'other settings')

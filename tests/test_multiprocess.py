@@ -14,7 +14,7 @@ def setup(tmp_path_factory):
 
 def _args(d, inet, model, cache, batch_size=4):
     # batch 4 at IPC 2: chunks of two classes, five chunks (process 0 gets three, process 1 two)
-    return ['--data', inet, '--subset', 'imagenette', '--size', '16', '--model', model, '--ipc', '2', '--steps', '4',
+    return ['--data', inet, '--subset', 'imagenette', '--size', '16', '--model', model, '--ipc', '2', '--num_inference_steps', '4',
             '--stop_t', '2', '--batch_size', str(batch_size), '--device', 'cpu', '--quiet', '--cache_dir', cache]
 
 def _launch(run_cli, n, *args):

@@ -25,7 +25,7 @@ def work(tmp_path_factory):
     assert r.returncode == 0, r.stderr
     return root
 
-def _distill_args(root): return ['--data', root/'data', '--model', root/'model', '--ipc', '3', '--steps', '4', '--stop_t', '2',
+def _distill_args(root): return ['--data', root/'data', '--model', root/'model', '--ipc', '3', '--num_inference_steps', '4', '--stop_t', '2',
                                  '--batch_size', '3', '--quiet']
 
 def _run(root, tool, *args, fault=None, match=None, timeout=300):
@@ -83,7 +83,7 @@ def test_distill_reading_data_denied(work):
     "A read error is one line too (the data folder's images, opened for reading)."
     shutil.copytree(work/'data', work/'data2')
     bad = next((work/'data2').rglob('*.png')); bad.unlink(); bad.mkdir()   # a folder where an image file should be
-    r = _run(work, 'mgd3_distill', '--out', work/'rd', '--data', work/'data2', '--model', work/'model', '--ipc', '1', '--steps', '2', '--quiet')
+    r = _run(work, 'mgd3_distill', '--out', work/'rd', '--data', work/'data2', '--model', work/'model', '--ipc', '1', '--num_inference_steps', '2', '--quiet')
     assert r.returncode != 0 and 'Traceback' not in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
 

@@ -11,7 +11,7 @@ def setup(tmp_path_factory):
     return d, make_fake_imagenet(d/'imagenet'/'train'), make_tiny_dit_xl(d/'DiT-XL-2-256')
 
 def _args(inet, model, *extra):
-    return ['--data', str(inet), '--subset', 'imagenette', '--size', '16', '--model', str(model), '--ipc', '2', '--steps', '4',
+    return ['--data', str(inet), '--subset', 'imagenette', '--size', '16', '--model', str(model), '--ipc', '2', '--num_inference_steps', '4',
             '--stop_t', '2', '--device', 'cpu', '--quiet', *map(str, extra)]
 
 def test_imagenette_with_a_dit_xl_structure(setup, fork_cli):
@@ -50,6 +50,6 @@ def test_bad_paper_scale_input(setup, fork_cli, tmp_path):
     assert_clean_error(fork_cli('mgd3_distill', '--out', tmp_path/'o', *_args(d/'nowhere', model)), 'does not exist')
     assert_clean_error(fork_cli('mgd3_distill', '--out', tmp_path/'o', *_args(d, model)), 'class folder n01440764 (tench) not found')
     assert_clean_error(fork_cli('mgd3_distill', '--out', tmp_path/'o', '--vae', model/'vae', '--ipc', '1'), '--vae applies to DiT-XL/2-style models only')
-    assert_clean_error(fork_cli('mgd3_distill', '--out', tmp_path/'o', *_args(inet, model, '--dtype', 'int8')), 'unknown --dtype')
+    assert_clean_error(fork_cli('mgd3_distill', '--out', tmp_path/'o', *_args(inet, model, '--precision', 'int8')), 'unknown --precision')
     assert_clean_error(fork_cli('mgd3_distill', '--out', tmp_path/'o', *_args(inet, model, '--vae', d/'no-vae')), 'VAE directory')
     assert not (tmp_path/'o').exists()

@@ -37,7 +37,7 @@ def test_train_imagefolder_and_resume(run_cli, tmp_path):
     for model in (tmp_path/'r', tmp_path/'r'/'model'):
         out = tmp_path/f"d-{model.name}"
         r = run_cli('mgd3_distill', '--out', str(out), '--data', str(tmp_path/'data'), '--model', str(model),
-                    '--ipc', '1', '--steps', '2', '--stop_t', '1', '--quiet')
+                    '--ipc', '1', '--num_inference_steps', '2', '--stop_t', '1', '--quiet')
         assert r.returncode == 0, r.stderr
         assert sorted(p.parent.name for p in out.rglob('*.png')) == sorted(names)
 

@@ -30,7 +30,7 @@ def test_class_names_write_inside_out(fork_cli, tmp_path):
     save_model(root/'model', tiny_dit(num_classes=len(folders)), model_names)
     before = _tree(tmp_path)
     r = fork_cli('mgd3_distill', '--out', root/'out', '--data', root/'data', '--model', root/'model', '--ipc', '2',
-                 '--steps', '4', '--stop_t', '2', '--quiet', cwd=root)
+                 '--num_inference_steps', '4', '--stop_t', '2', '--quiet', cwd=root)
     assert r.returncode == 0, r.stderr
     out = (root/'out').resolve()
     new = [p for p in _tree(tmp_path) if p not in before]
@@ -65,7 +65,7 @@ def test_losing_the_lock_race_leaves_the_winner_alone(tmp_path, monkeypatch):
         return real_enter(self)
     monkeypatch.setattr(md.DirLock, '__enter__', racing_enter)
     try:
-        cfg = md.DistillConfig(data=str(tmp_path/'data'), model=str(tmp_path/'model'), ipc=2, steps=4, stop_t=2)
+        cfg = md.DistillConfig(data=str(tmp_path/'data'), model=str(tmp_path/'model'), ipc=2, num_inference_steps=4, stop_t=2)
         with pytest.raises(MGD3Error, match='is writing'): md.distill(cfg, out, progress=False)
         assert sorted(p.name for p in out.iterdir()) == ['.mgd3.lock', 'manifest.json']
     finally: other.kill(); other.wait()
