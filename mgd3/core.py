@@ -11,9 +11,9 @@ import torch
 
 # %% auto 0
 __all__ = ['seed_everything', 'item_seed', 'item_generators', 'get_device', 'sync_device', 'MGD3Error', 'os_error_line',
-           'as_os_error', 'cli', 'script', 'atomic_write', 'atomic_json', 'atomic_safetensors', 'module_tensors',
-           'load_module_tensors', 'optimizer_tensors', 'restore_optimizer', 'save_tensors', 'read_record',
-           'load_tensors', 'tiny_dit', 'tiny_vae', 'tiny_images', 'env_info', 'mgd3_info']
+           'as_os_error', 'cli', 'script', 'opt', 'config_param', 'atomic_write', 'atomic_json', 'atomic_safetensors',
+           'module_tensors', 'load_module_tensors', 'optimizer_tensors', 'restore_optimizer', 'save_tensors',
+           'read_record', 'load_tensors', 'tiny_dit', 'tiny_vae', 'tiny_images', 'env_info', 'mgd3_info']
 
 # %% ../nbs/00_core.ipynb
 def seed_everything(seed:int # the seed for Python, NumPy and torch (CPU and CUDA)
@@ -117,6 +117,23 @@ def script(func):
     import inspect  # run at once under `python -m mgd3.<module>` (a notebook cell is no module: inspect finds none)
     if getattr(inspect.getmodule(sys._getframe(1)), '__name__', '') == '__main__': sys.exit(_main())
     return _main
+
+# %% ../nbs/00_core.ipynb
+def opt(default, help:str, choices=None):
+    "A config field with its command-line help; `choices`: a callable returning the registry its value comes from."
+    from dataclasses import field
+    return field(default=default, metadata={'help': help, 'choices': choices})
+
+# %% ../nbs/00_core.ipynb
+def config_param(cls, name:str):
+    "The command-line option (a fastcore `Param`) of the config field `name` of dataclass `cls`."
+    import typing, dataclasses
+    from fastcore.script import Param
+    f = {f.name: f for f in dataclasses.fields(cls)}[name]
+    h, ch = f.metadata['help'], f.metadata.get('choices')
+    if ch is not None: h += ': ' + ', '.join(ch())
+    t = typing.get_type_hints(cls)[name]
+    return Param(h, next(a for a in typing.get_args(t) if a is not type(None)) if typing.get_args(t) else t)
 
 # %% ../nbs/00_core.ipynb
 def atomic_write(path, data:bytes|str)->Path:

@@ -13,7 +13,7 @@ from datetime import timedelta
 from safetensors.torch import load_file
 from fastcore.script import Param, store_true
 from fastcore.basics import patch
-from .core import MGD3Error, item_generators, get_device, atomic_json, atomic_safetensors, script, env_info
+from .core import MGD3Error, item_generators, get_device, atomic_json, atomic_safetensors, script, env_info, opt, config_param
 from .data import (ImageSet, FolderClasses, load_fashion_mnist, load_image_folder, imagenet_subset, dit_labels, save_png,
                        safe_name, to_float, cache_dir as user_cache_dir, SUBSETS, DATASETS, resolve_data)
 from .latents import IdentitySpace, VAESpace, encode_dataset, latents_cache_path
@@ -21,9 +21,9 @@ from .modes import Modes, modes_hash, MODE_FINDERS, find_class_modes, random_row
 from .pipeline import ModeGuidedDiTPipeline, is_dit_pipeline
 
 # %% auto 0
-__all__ = ['METHODS', 'PRECISIONS', 'PARTS', 'Method', 'method_finder', 'opt', 'DistillConfig', 'class_dirs', 'load_data',
+__all__ = ['METHODS', 'PRECISIONS', 'PARTS', 'Method', 'method_finder', 'DistillConfig', 'class_dirs', 'load_data',
            'model_labels', 'weights_hash', 'DirLock', 'prepare_out', 'class_latents', 'class_modes', 'class_chunks',
-           'Procs', 'distill', 'config_param', 'mgd3_distill']
+           'Procs', 'distill', 'mgd3_distill']
 
 # %% ../nbs/07_distill.ipynb
 @dataclass(frozen=True)
@@ -45,27 +45,23 @@ def method_finder(method:str, modes:str='kmeans')->str|None:
     return modes if f == 'config' else f
 
 # %% ../nbs/07_distill.ipynb
-def opt(default, help:str, choices:str|None=None):
-    "A config field with its command-line help (and the name of the registry its value comes from)."
-    return field(default=default, metadata={'help': help, 'choices': choices})
-
-_D = ModeGuidedDiTPipeline.defaults
+_D = ModeGuidedDiTPipeline.defaults   # the generator's own sampling settings
 
 # %% ../nbs/07_distill.ipynb
 @dataclass
 class DistillConfig:
     "Every setting that determines a distilled set (recorded in the manifest)."
-    method: str = opt('mgd3', 'how each image is made', 'METHODS')
+    method: str = opt('mgd3', 'how each image is made', lambda: METHODS)
     ipc: int = opt(10, 'images per class')
     seed: int = opt(0, 'random seed (modes and noise)')
-    modes: str = opt('kmeans', 'mode discovery for mgd3', 'MODE_FINDERS')
+    modes: str = opt('kmeans', 'mode discovery for mgd3', lambda: MODE_FINDERS)
     mode_guidance_scale: float = opt(0.1, 'λ, the mode-guidance strength')
     stop_t: int = opt(_D['stop_t'], 't_stop: guide while the step index t > stop_t (t runs num_inference_steps-1 ... 0)')
     guidance_scale: float = opt(_D['guidance_scale'], 'classifier-free guidance scale')
     num_inference_steps: int = opt(_D['num_inference_steps'], 'sampling steps (the generator is trained on 1000; DiT samples 50, respaced)')
     sampler: str = opt('ddpm', 'ddpm (the paper) or ddim')
-    data: str|None = opt(None, 'the training images (default: fashion-mnist): an ImageFolder, or a registered dataset', 'DATASETS')
-    subset: str|None = opt(None, 'ImageNet subset when --data is an ImageNet train folder', 'SUBSETS')
+    data: str|None = opt(None, 'the training images (default: fashion-mnist): an ImageFolder, or a registered dataset', lambda: DATASETS)
+    subset: str|None = opt(None, 'ImageNet subset when --data is an ImageNet train folder', lambda: SUBSETS)
     size: int|None = opt(None, 'resize + centre-crop --data images to this size')
     model: str|None = opt(None, 'the generator: a shipped model (fmnist-dit, the default), a model folder or what mgd3_pretrain --out wrote, or DiT-XL/2 (a DiTPipeline folder or hub id)')
     vae: str|None = opt(None, "DiT-XL/2 only: another VAE, a folder or hub id (the paper: stabilityai/sd-vae-ft-mse); default: the model's own")
@@ -84,8 +80,6 @@ def from_dict(cls:DistillConfig, d:dict)->DistillConfig:
     return cls(**d)
 
 # %% ../nbs/07_distill.ipynb
-_CHOICES = {'METHODS': lambda: METHODS, 'MODE_FINDERS': lambda: MODE_FINDERS, 'SUBSETS': lambda: SUBSETS, 'DATASETS': lambda: DATASETS}
-
 def _known(name:str, value, choices):
     if value is not None and value not in choices: raise MGD3Error(f"unknown --{name} {value!r}: choose one of {', '.join(choices)}")
 
@@ -508,15 +502,6 @@ def _finish(out:Path, man:dict, timings:dict, procs:Procs, t_start:float, genera
     if procs.world > 1: man['processes'] = procs.world
     man['status'] = 'complete'
     atomic_json(out/'manifest.json', man)
-
-# %% ../nbs/07_distill.ipynb
-def config_param(cls, name:str)->Param:
-    "The command-line option of a config field: its help, with the current choices of its registry, and its type."
-    f = {f.name: f for f in fields(cls)}[name]
-    h, ch = f.metadata['help'], f.metadata.get('choices')
-    if ch: h += ': ' + ', '.join(_CHOICES[ch]())
-    t = typing.get_type_hints(cls)[name]
-    return Param(h, next(a for a in typing.get_args(t) if a is not type(None)) if typing.get_args(t) else t)
 
 # %% ../nbs/07_distill.ipynb
 _P = lambda name: config_param(DistillConfig, name)
