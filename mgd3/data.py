@@ -21,7 +21,7 @@ __all__ = ['FMNIST_CLASSES', 'FMNIST_FILES', 'FMNIST_DEBIAN', 'FMNIST_MIRROR', '
            'find_fashion_mnist', 'load_fashion_mnist', 'show_grid', 'center_crop_arr', 'list_image_folder',
            'load_image_folder', 'safe_name', 'save_png', 'save_image_folder', 'SubsetClass', 'imagenet_subset',
            'load_imagenet_subset', 'dit_labels', 'FolderClasses', 'Dataset', 'register_dataset', 'get_dataset',
-           'load_dataset', 'resolve_data']
+           'load_dataset', 'resolve_data', 'dataset_of']
 
 # %% ../nbs/01_data.ipynb
 def to_float(x:torch.Tensor)->torch.Tensor:
@@ -398,6 +398,7 @@ class Dataset:
     train_split: str = 'train'
     test_split: str = 'test'
     description: str = ''
+    classes: tuple|None = None # class names in label order (lets the evaluation recognise a distilled set of this data)
     def __post_init__(self):
         if not re.fullmatch(r'[A-Za-z0-9][\w.-]*', self.name):
             raise MGD3Error(f"dataset name {self.name!r} must be letters, digits, '-', '_' or '.' (no path separators)")
@@ -408,7 +409,8 @@ class Dataset:
 # %% ../nbs/01_data.ipynb
 DATASETS = {
     'fashion-mnist': Dataset('fashion-mnist', load_fashion_mnist, (0.2861,), (0.3530,),
-                             description='Fashion-MNIST (Xiao et al., 2017): 28×28 grey clothing, 10 classes, 60 000 train / 10 000 test'),
+                             description='Fashion-MNIST (Xiao et al., 2017): 28×28 grey clothing, 10 classes, 60 000 train / 10 000 test',
+                             classes=tuple(FMNIST_CLASSES)),
 }
 
 # %% ../nbs/01_data.ipynb
@@ -453,3 +455,9 @@ def resolve_data(data=None, # a name in `DATASETS`, an ImageFolder path, or None
     if isinstance(data, str) and not Path(data).is_dir():
         raise MGD3Error(f"image folder {data} does not exist, and {data!r} is not a registered dataset name either ({', '.join(DATASETS)})")
     return load_image_folder(data, size=size, channels=channels)
+
+# %% ../nbs/01_data.ipynb
+def dataset_of(s:ImageSet)->Dataset|None:
+    "The registered dataset with the classes (in any order) and the channels of `s`, or None."
+    key = sorted(map(safe_name, s.classes))
+    return next((d for d in DATASETS.values() if d.classes and len(d.mean) == s.shape[0] and sorted(map(safe_name, d.classes)) == key), None)

@@ -16,7 +16,7 @@ from fastcore.basics import patch
 from fastcore.script import Param, store_true
 from .core import (MGD3Error, item_seed, get_device, atomic_json, script, env_info, module_tensors, load_module_tensors,
                        optimizer_tensors, restore_optimizer, save_tensors, read_record, load_tensors)
-from .data import ImageSet, load_fashion_mnist, load_image_folder, safe_name
+from .data import ImageSet, load_fashion_mnist, load_image_folder, safe_name, resolve_data, DATASETS, DEFAULT_DATASET
 from .networks import NETWORKS, get_network, norm_stats, to_input
 from .augment import DSA, IDCAugment, cutmix
 
@@ -399,15 +399,15 @@ def _eval_sets(dirs:list, test, teacher, protocol:str, size:int|None)->tuple:
     "(distilled sets, test set, its name, the teacher's training set or None), every class matched by name."
     trains = _load_distilled(dirs, size)
     names = trains[0].classes
-    if test is None: tst, tname = load_fashion_mnist('test'), 'Fashion-MNIST test'
-    else: tst, tname = load_image_folder(test, size=size or trains[0].shape[-1], channels=trains[0].shape[0]), test
+    tname = f"{test or DEFAULT_DATASET} test" if test is None or test in DATASETS else test
+    tst = resolve_data(test, test=True, size=size or trains[0].shape[-1], channels=trains[0].shape[0])
     tst = align_classes(tst, names, f"the test set ({tname})")
     if tst.shape[0] != trains[0].shape[0]:
         raise MGD3Error(f"the distilled images have {trains[0].shape[0]} channel(s) but the test images {tst.shape[0]}")
     tch = None
     if protocol == 'soft':
-        if teacher is not None: tch = load_image_folder(teacher, size=size or trains[0].shape[-1], channels=trains[0].shape[0])
-        elif test is None: tch = load_fashion_mnist('train')
+        if teacher is not None: tch = resolve_data(teacher, size=size or trains[0].shape[-1], channels=trains[0].shape[0])
+        elif test is None or test in DATASETS: tch = resolve_data(test)   # the named dataset's training split
         else: raise MGD3Error("--protocol soft with --test needs --teacher DIR (real training images to train the teacher on)")
         tch = align_classes(tch, names, "the teacher's training set")
     return trains, tst, tname, tch
@@ -429,11 +429,11 @@ def mgd3_eval(dirs:Param("distilled ImageFolder(s), DIR/<class>/<NNN>.png; run i
               epochs:Param("training epochs (default: the protocol's)", int)=None,
               seed:Param("run i uses seed + i", int)=0,
               json:Param("write the results to this JSON file", str)=None,
-              test:Param("ImageFolder of real test images with the same class folders (default: Fashion-MNIST test)", str)=None,
+              test:Param("real test images: an ImageFolder with the same class folders, or a registered dataset's test split (default: fashion-mnist): " + ", ".join(DATASETS), str)=None,
               size:Param("resize train and test images to N px", int)=None,
               device:Param("cpu, cuda, mps (default: best available)", str)=None,
               resume:Param("skip runs already recorded beside --json (in JSON.state) and continue an interrupted run from its checkpoint", store_true)=False,
-              teacher:Param("soft protocol: ImageFolder of real training images for the teacher (default: Fashion-MNIST train)", str)=None,
+              teacher:Param("soft protocol: the teacher's real training images, an ImageFolder or a registered dataset (default: --test's dataset, fashion-mnist)", str)=None,
               teacher_epochs:Param("soft protocol: teacher training epochs", int)=20,
               precision:Param("fp32, bf16 (autocast: faster on CPUs with AVX-512 BF16 and on GPUs), or auto (bf16 where supported)", str)='fp32',
               checkpoint_minutes:Param("with --json: checkpoint the run in progress this often (JSON.state.runI.safetensors)", float)=5.0):

@@ -9,11 +9,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .core import MGD3Error
-from .data import ImageSet, FMNIST_CLASSES, safe_name
+from .data import ImageSet, FMNIST_CLASSES, safe_name, DATASETS, dataset_of
 
 # %% auto 0
 __all__ = ['NETWORKS', 'FMNIST_STATS', 'IMAGENET_STATS', 'instance_norm', 'ConvNet', 'stem_kind', 'BasicBlock', 'ResNetIN',
-           'ResNetAP10', 'ResNet18', 'get_network', 'is_fashion_mnist', 'norm_stats', 'to_input']
+           'ResNetAP10', 'ResNet18', 'get_network', 'norm_stats', 'to_input']
 
 # %% ../nbs/08a_networks.ipynb
 def instance_norm(c:int)->nn.GroupNorm:
@@ -115,18 +115,13 @@ def get_network(name:str, # a key of `NETWORKS`
     return NETWORKS[name](channels, num_classes, im_size)
 
 # %% ../nbs/08a_networks.ipynb
-FMNIST_STATS = ((0.2861,), (0.3530,))
+FMNIST_STATS = (DATASETS['fashion-mnist'].mean, DATASETS['fashion-mnist'].std)   # registered in mgd3.data
 IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 # %% ../nbs/08a_networks.ipynb
-def is_fashion_mnist(s:ImageSet)->bool:
-    "Whether `s` has Fashion-MNIST's classes (compared through `safe_name`, in any order) and one channel."
-    return s.shape[0] == 1 and sorted(map(safe_name, s.classes)) == sorted(map(safe_name, FMNIST_CLASSES))
-
-# %% ../nbs/08a_networks.ipynb
 def norm_stats(s:ImageSet, protocol:str='dc')->tuple:
-    "(mean, std) per channel in [0, 1] units: Fashion-MNIST's, ImageNet's (3 channels under idc/soft), or computed from `s`."
-    if is_fashion_mnist(s): return FMNIST_STATS
+    "(mean, std) per channel in [0, 1] units: a registered dataset's (`mgd3.data.dataset_of`), ImageNet's (3 channels under idc/soft), or computed from `s`."
+    if (d := dataset_of(s)) is not None: return d.mean, d.std
     if s.shape[0] == 3 and protocol in ('idc', 'soft'): return IMAGENET_STATS
     x = s.x.float() / 255
     return tuple(x.mean((0, 2, 3)).tolist()), tuple(x.std((0, 2, 3)).clamp(min=1e-3).tolist())
