@@ -44,8 +44,8 @@ def modes(self:Explorer, c:int, # the class (a label of `data`)
 # %% ../nbs/tutorials/explorer.ipynb
 @patch
 def render(self:Explorer, c:int, # the class (a label of `data`)
-           lam:float=0.1, # λ, the mode guidance scale
-           stop_t:int=25, # t_stop: guidance while t > t_stop
+           mode_guidance_scale:float=0.1, # λ
+           stop_t:int|None=None, # t_stop: guidance while t > t_stop; None: half-way, as MGD³
            seed:int=0 # seeds the modes and the noise of each image
           )->tuple:
     "(decoded modes, generated images) of class `c` as float tensors in [-1, 1]."
@@ -53,20 +53,22 @@ def render(self:Explorer, c:int, # the class (a label of `data`)
     m = self.modes(c, seed); y = torch.full((self.ipc,), self.labels[c])
     gens = item_generators(seed, [(self.labels[c], k) for k in range(self.ipc)])
     self.pipe.set_progress_bar_config(disable=True)
-    out = self.pipe(y, self.guidance_scale, gens, self.steps, 'latent', modes=m, mode_guidance_scale=lam, stop_t=stop_t)
+    out = self.pipe(y, self.guidance_scale, gens, self.steps, 'latent', modes=m, mode_guidance_scale=mode_guidance_scale,
+                    stop_t=self.steps // 2 if stop_t is None else stop_t)
     return self.space.decode(m).clamp(-1, 1), self.pipe.decode_latents(out.latents)
 
 # %% ../nbs/tutorials/explorer.ipynb
 @patch
 def show(self:Explorer, c:int, # the class (a label of `data`)
-         lam:float=0.1, # λ
-         stop_t:int=25, # t_stop
+         mode_guidance_scale:float=0.1, # λ
+         stop_t:int|None=None, # t_stop (None: half-way)
          seed:int=0, # seeds modes and noise
          ax=None # a matplotlib axis; None: a new figure
         ):
     "Plot the modes (top row) above the images guided toward them (bottom row)."
-    m, g = self.render(c, lam, stop_t, seed)
-    return show_grid(torch.cat([m, g]), self.ipc, ['modes', f'λ={lam:g}, t_stop={stop_t}'], ax=ax,
+    stop_t = self.steps // 2 if stop_t is None else stop_t
+    m, g = self.render(c, mode_guidance_scale, stop_t, seed)
+    return show_grid(torch.cat([m, g]), self.ipc, ['modes', f'λ={mode_guidance_scale:g}, t_stop={stop_t}'], ax=ax,
                      title=f"{self.data.classes[c]} (seed {seed})")
 
 # %% ../nbs/tutorials/explorer.ipynb
