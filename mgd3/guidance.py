@@ -27,7 +27,7 @@ def step_sigma(scheduler, # a diffusers `DDPMScheduler` after `set_timesteps`
     return torch.as_tensor(v) ** 0.5
 
 # %% ../nbs/05_guidance.ipynb
-def mode_guided_step(scheduler, # `DDPMScheduler` (DiT: `mgd3.generator.dit_scheduler()`) after `set_timesteps`
+def mode_guided_step(scheduler, # `DDPMScheduler` (DiT: `mgd3.dit.dit_scheduler()`) after `set_timesteps`
                      model_output:torch.Tensor, # B × 2C: CFG-combined ε and the variance half (`cfg_output`)
                      t, # current timestep
                      x_t:torch.Tensor, # B × C × H × W

@@ -15,7 +15,8 @@ from diffusers.image_processor import VaeImageProcessor
 from diffusers.utils.torch_utils import randn_tensor
 from diffusers.models.modeling_outputs import Transformer2DModelOutput
 from .core import MGD3Error, item_generators, get_device, sync_device, atomic_json
-from .generator import cfg_output, dit_scheduler, shipped_model_dir
+from .dit import cfg_output, dit_scheduler
+from .train import shipped_model_dir
 from .guidance import mode_guided_step, ddim_mode_guided_step, guide_at
 
 # %% auto 0
@@ -298,7 +299,7 @@ def benchmark_sampler(pipe:ModeGuidedDiTPipeline|None=None, # default: a random 
                       repeats:int=3, # each measurement is repeated (interleaved with the others) and the fastest kept
                       print_table:bool=True)->list:
     "Time the batched pipeline, a batch-1 loop, guided vs unguided, and the bare forward passes; returns rows of results."
-    from mgd3.generator import make_dit
+    from mgd3.dit import make_dit
     dev = get_device(device)
     if pipe is None: pipe = ModeGuidedDiTPipeline(make_dit('fmnist').eval(), dit_scheduler())
     pipe.to(dev)

@@ -93,7 +93,7 @@ def cell_metrics(sdir, # a distilled ImageFolder
                  train:ImageSet # the real training images it was distilled from
                 )->dict|None:
     "Diversity, representativeness (k = 50) and mode coverage of the set in `sdir`, in the reference classifier's features; None below IPC 2."
-    from mgd3.generator import load_ref_classifier, classify
+    from mgd3.quality import load_ref_classifier, classify
     from mgd3.metrics import set_metrics
     from mgd3.modes import find_modes
     s = load_image_folder(sdir); ipc = min(s.counts())

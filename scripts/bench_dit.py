@@ -40,7 +40,7 @@ from fastcore.script import call_parse, Param, store_true
 from torch.utils.flop_counter import FlopCounterMode
 from torch.nn.attention import sdpa_kernel, SDPBackend
 from mgd3.core import cli, get_device, MGD3Error, atomic_json, env_info
-from mgd3.generator import make_dit, dit_scheduler, DIT_PRESETS
+from mgd3.dit import make_dit, dit_scheduler, DIT_PRESETS
 from mgd3.pipeline import ModeGuidedDiTPipeline, parse_dtype
 
 SD_VAE = dict(in_channels=3, out_channels=3, latent_channels=4, down_block_types=['DownEncoderBlock2D'] * 4,

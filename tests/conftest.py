@@ -28,5 +28,5 @@ def fork_cli(tmp_path_factory):
 def save_model(path, model, names=None):
     "Save a DiT as an mgd3 model folder (the pipeline's save_pretrained), with class names when given."
     from mgd3.pipeline import ModeGuidedDiTPipeline
-    from mgd3.generator import dit_scheduler
+    from mgd3.dit import dit_scheduler
     return ModeGuidedDiTPipeline(model, dit_scheduler(), id2label=None if names is None else dict(enumerate(names))).save_pretrained(path)

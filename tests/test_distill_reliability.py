@@ -294,7 +294,7 @@ def test_manifest_records_everything(fork_cli, tiny, tmp_path):
 
 def test_pretrain_kill_and_resume(fork_cli, tiny, tmp_path):
     from safetensors.torch import load_file
-    args = ['--preset', 'tiny', '--data', tiny/'data', '--steps', '400', '--ckpt_minutes', '0.001', '--batch_size', '4']
+    args = ['--preset', 'tiny', '--data', tiny/'data', '--steps', '400', '--checkpoint_minutes', '0.001', '--batch_size', '4']
     run = tmp_path/'run'
     for attempt in range(3):
         shutil.rmtree(run, ignore_errors=True)

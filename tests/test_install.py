@@ -3,7 +3,7 @@ import subprocess, sys
 
 def test_import_without_nbdev():
     code = ("import sys; sys.modules['nbdev'] = None; sys.modules['execnb'] = None\n"
-            "import mgd3.core, mgd3.data, mgd3.latents, mgd3.generator\n"
+            "import mgd3.core, mgd3.data, mgd3.latents, mgd3.dit, mgd3.train, mgd3.quality, mgd3.pipeline\n"
             "print('ok')")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == 'ok', r.stderr
@@ -11,7 +11,7 @@ def test_import_without_nbdev():
 def test_shipped_assets_load_offline():
     "The shipped generator and reference classifier load from the installed package, with no network."
     code = ("import os; os.environ['HF_HUB_OFFLINE'] = '1'\n"
-            "from mgd3.pipeline import ModeGuidedDiTPipeline\nfrom mgd3.generator import load_ref_classifier\n"
+            "from mgd3.pipeline import ModeGuidedDiTPipeline\nfrom mgd3.quality import load_ref_classifier\n"
             "pipe = ModeGuidedDiTPipeline.from_pretrained('fmnist-dit'); clf, rec = load_ref_classifier()\n"
             "assert pipe.learned_sigma and len(pipe.classes) == 10 and pipe.mgd3_info['record']['steps'] > 0\n"
             "assert rec['test_accuracy'] >= 0.9\n"

@@ -7,8 +7,8 @@ recorded, and training runs with checkpoints (re-running the command resumes). T
 shipped one (sample_quality: reference-classifier accuracy and Fréchet ratio) at CFG 4 and CFG 2.
 One JSON per candidate in results/recipe-search/; run directories in runs/recipe-search/.
 
-  python scripts/recipe_search.py --candidates p4-L6 p4-L8 --minutes 35     # one process per core, each its own list
-  python scripts/recipe_search.py --list
+  python research/recipe_search.py --candidates p4-L6 p4-L8 --minutes 35     # one process per core, each its own list
+  python research/recipe_search.py --list
 """
 import argparse, json, tempfile
 from dataclasses import asdict
@@ -16,7 +16,10 @@ from pathlib import Path
 from mgd3.core import atomic_json, env_info
 from mgd3.data import load_fashion_mnist
 from diffusers import DDPMScheduler
-from mgd3.generator import dit_scheduler, TrainConfig, make_dit, n_params, train_dit, load_ref_classifier, sample_quality
+from mgd3.dit import dit_scheduler, make_dit, n_params
+from mgd3.train import TrainConfig, train_dit
+from mgd3.quality import load_ref_classifier, sample_quality
+from mgd3.pipeline import ModeGuidedDiTPipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 CANDIDATES = {  # name: (make_dit overrides of the fmnist preset, TrainConfig changes)
@@ -78,7 +81,7 @@ for c in a.candidates:
         sps = seconds_per_step(overrides, base)
         plan = {'seconds_per_step': sps, 'steps': max(1, int(a.minutes * 60 / sps)), 'minutes': a.minutes}
         atomic_json(plan_f, plan)
-    cfg = TrainConfig(**{**changes, 'steps': plan['steps'], 'ckpt_minutes': 5.0})
+    cfg = TrainConfig(**{**changes, 'steps': plan['steps'], 'checkpoint_minutes': 5.0})
     print(f"{c}: {plan['steps']} steps" + (" (fixed by --steps)" if plan.get('fixed_steps') else
           f" at {plan['seconds_per_step']:.2f} s/step ({a.minutes:g} min)"), flush=True)
     model = make_dit('fmnist', init=cfg.init, **overrides)
@@ -87,9 +90,9 @@ for c in a.candidates:
     quality = {}
     variance = a.variance if a.variance != 'auto' else 'fixed_small' if cfg.vlb_weight == 0 else 'learned_range'
     if variance == 'learned_range' and cfg.vlb_weight == 0: raise SystemExit(f"error: {c} trains no σ; sample it with --variance fixed_small")
-    sch = DDPMScheduler.from_config(dit_scheduler().config, variance_type=variance)
+    pipe = ModeGuidedDiTPipeline(ema, DDPMScheduler.from_config(dit_scheduler().config, variance_type=variance))
     for g in a.guidance_scales:
-        q, _ = sample_quality(ema, clf, test, a.n_per_class, g, 50, 0, scheduler=sch)
+        q, _ = sample_quality(pipe, clf, test, a.n_per_class, g, 50, 0)
         quality[f'cfg{g:g}'] = {k: q[k] for k in ('accuracy', 'worst_class_accuracy', 'frechet', 'frechet_real_floor', 'frechet_ratio')}
         quality[f'cfg{g:g}']['mean_spread_ratio'] = sum(q['spread_ratio']) / len(q['spread_ratio'])
         print(f"  CFG {g:g}: accuracy {100*q['accuracy']:.1f} % (worst {100*q['worst_class_accuracy']:.0f} %), "
@@ -97,4 +100,4 @@ for c in a.candidates:
     atomic_json(res, {'candidate': c, 'overrides': overrides, 'config': asdict(cfg), 'params': n_params(ema), 'plan': plan,
                       'steps': rec['steps'], 'wall_time_s': rec['wall_time_s'], 'final_mse': rec['log'][-1]['mse'] if rec['log'] else None,
                       'quality': quality, 'n_per_class': a.n_per_class, 'sampling_variance': variance,
-                      'command': f"python scripts/recipe_search.py --candidates {c} " + (f"--steps {plan['steps']}" if plan.get('fixed_steps') else f"--minutes {a.minutes:g}") + (f" --variance {a.variance}" if a.variance != 'auto' else ''), 'env': env_info()})
+                      'command': f"python research/recipe_search.py --candidates {c} " + (f"--steps {plan['steps']}" if plan.get('fixed_steps') else f"--minutes {a.minutes:g}") + (f" --variance {a.variance}" if a.variance != 'auto' else ''), 'env': env_info()})

@@ -1,18 +1,18 @@
 #!/usr/bin/env python
-"""Do other judges agree? The generator's Fréchet ratio (03_generator) is measured in the features of one reference
+"""Do other judges agree? The generator's Fréchet ratio (its model card, nbs/explanations/generator.ipynb) is measured in the features of one reference
 classifier. This trains more classifiers of the same kind (another seed; three times the epochs) and measures, in
 each one's features, the distance of the IPC-50 sets in results/sets (seeds 0 and 1 together: 100 images per
-class, the size generator_quality.py uses) to one real test half, as a multiple of that judge's real-vs-real floor.
+class, the size scripts/generator_quality.py uses) to one real test half, as a multiple of that judge's real-vs-real floor.
 Writes results/judge-agreement.json. About an hour on one CPU core (mostly training the 12-epoch judge).
 
-  python scripts/judge_agreement.py
+  python research/judge_agreement.py
 """
 import argparse, time
 from pathlib import Path
 import torch
 from mgd3.core import atomic_json, env_info
 from mgd3.data import load_fashion_mnist, load_image_folder, safe_name, to_float
-from mgd3.generator import train_classifier, load_ref_classifier, classify, frechet_distance, real_halves
+from mgd3.quality import train_classifier, load_ref_classifier, classify, frechet_distance, real_halves
 
 ROOT = Path(__file__).resolve().parent.parent
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,4 +41,4 @@ for name, make in judges:
     rows.append({'judge': name, 'test_accuracy': acc, 'floor': floor, 'ratios': ratios, 'wall_s': time.time() - t0})
     print(f"| {name} | {100*acc:.1f} % | {floor:.3f} | " + " | ".join(f"{r:.1f}" for r in ratios.values()) + " |", flush=True)
 atomic_json(a.out, {'rows': rows, 'sets': 'results/sets/ipc50-{method}-seed{0,1} (100 images per class)',
-                    'reference': 'real_halves(test, 100, seed 0)', 'command': 'python scripts/judge_agreement.py', 'env': env_info()})
+                    'reference': 'real_halves(test, 100, seed 0)', 'command': 'python research/judge_agreement.py', 'env': env_info()})

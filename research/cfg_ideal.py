@@ -9,12 +9,12 @@ It answers one question about the issue's target (≤ 1.5x the floor at CFG 4): 
 spends on a perfect model. It is a lower bound on what CFG costs a real model (which tilts at every noise level
 with its own, less sharp classifier), not a bound on what a model could reach.
 
-  python scripts/cfg_ideal.py [--n_per_class 50 100] [--scales 1 2 4] [--draws 5]
+  python research/cfg_ideal.py [--n_per_class 50 100] [--scales 1 2 4] [--draws 5]
 """
 import argparse
 import numpy as np, torch
 from mgd3.data import load_fashion_mnist
-from mgd3.generator import load_ref_classifier, classify, frechet_distance, spread_ratio
+from mgd3.quality import load_ref_classifier, classify, frechet_distance, spread_ratio
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument('--n_per_class', type=int, nargs='+', default=[50, 100])

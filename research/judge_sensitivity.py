@@ -1,15 +1,15 @@
 #!/usr/bin/env python
 """How strongly does the Fréchet distance in the reference classifier's features react to small image changes?
-Perturbs one half of a real Fashion-MNIST test sample (100 images per class, as generator_quality.py draws it) and
+Perturbs one half of a real Fashion-MNIST test sample (100 images per class, as scripts/generator_quality.py draws it) and
 prints its distance to the other half as a multiple of the real-vs-real floor. A scale for reading the generator's
 ratio: if invisible pixel noise already costs several times the floor, a large ratio need not mean bad samples.
 
-  python scripts/judge_sensitivity.py [--n_per_class 100] [--seed 0]
+  python research/judge_sensitivity.py [--n_per_class 100] [--seed 0]
 """
 import argparse
 import torch, torch.nn.functional as F
 from mgd3.data import load_fashion_mnist, to_float, to_uint8
-from mgd3.generator import load_ref_classifier, classify, frechet_distance, real_halves
+from mgd3.quality import load_ref_classifier, classify, frechet_distance, real_halves
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument('--n_per_class', type=int, default=100); p.add_argument('--seed', type=int, default=0)
