@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Compute the Fashion-MNIST results table cell by cell (the command line of mgd3.results, nbs/10_results.ipynb):
+"""Compute the Fashion-MNIST results table cell by cell (the command line of mgd3.results, nbs/10_results.ipynb; walkthrough: nbs/tutorials/results.ipynb):
 distil with mgd3_distill's code path, evaluate with ConvNet-3 under the DC/DSA protocol (1000 epochs), one run per
 (IPC, method, seed), the network seeded with the distillation seed (run i trains on the set of seed i, as the paper does).
 
