@@ -21,7 +21,7 @@ from .guidance import mode_guided_step, ddim_mode_guided_step, guide_at
 
 # %% auto 0
 __all__ = ['SHIPPED_MODELS', 'DTYPES', 'DIT_XL_ID', 'ModeGuidedPipelineOutput', 'ModeGuidedDiTPipeline', 'image_keys',
-           'is_dit_pipeline', 'resolve_model', 'parse_dtype', 'benchmark_sampler', 'tiny_dit_xl_folder']
+           'is_dit_pipeline', 'resolve_model', 'parse_dtype', 'tiny_dit_xl_folder']
 
 # %% ../nbs/06_pipeline.ipynb
 @dataclass
@@ -291,50 +291,6 @@ def save_pretrained(self:ModeGuidedDiTPipeline, save_directory, # the model fold
         os.replace(tmp, out)
     finally: shutil.rmtree(tmp, ignore_errors=True); shutil.rmtree(old, ignore_errors=True)
     return out
-
-# %% ../nbs/06_pipeline.ipynb
-def benchmark_sampler(pipe:ModeGuidedDiTPipeline|None=None, # default: a random `make_dit('fmnist')` (speed does not depend on weights)
-                      n_images:int=100, # images sampled (classes × modes)
-                      steps:int=50, batch_size:int|None=None, device=None, seed:int=0,
-                      repeats:int=3, # each measurement is repeated (interleaved with the others) and the fastest kept
-                      print_table:bool=True)->list:
-    "Time the batched pipeline, a batch-1 loop, guided vs unguided, and the bare forward passes; returns rows of results."
-    from mgd3.dit import make_dit
-    dev = get_device(device)
-    if pipe is None: pipe = ModeGuidedDiTPipeline(make_dit('fmnist').eval(), dit_scheduler())
-    pipe.to(dev)
-    k, bs = pipe.num_classes, int(batch_size or n_images)
-    y = torch.arange(n_images) % k
-    m = torch.randn(n_images, *pipe.latent_shape, generator=torch.Generator().manual_seed(seed))
-    pipe.set_progress_bar_config(disable=True)
-    run = lambda **kw: pipe(y, generator=seed, num_inference_steps=steps, stop_t=steps // 2, output_type='latent', **kw)
-    @torch.no_grad()
-    def bare():   # the transformer calls the sampler makes: 2·B inputs (CFG) per step, nothing else
-        for s in range(0, n_images, bs):
-            nb = min(bs, n_images - s)
-            x = torch.randn(2 * nb, *pipe.latent_shape, device=dev, dtype=pipe.transformer.dtype)
-            yy = torch.cat([y[s:s+nb], torch.full((nb,), k)]).to(dev)
-            for t in range(steps): pipe.transformer(x, torch.full((2 * nb,), 500, device=dev), class_labels=yy)
-    cases = {f'batched pipeline, mode-guided (batch {bs})': lambda: run(modes=m, batch_size=bs),
-             f'batched pipeline, unguided (batch {bs})': lambda: run(modes=None, batch_size=bs),
-             'batch-1 loop, mode-guided (as the official sampler)': lambda: run(modes=m, batch_size=1),
-             f'bare transformer forwards only (batch 2x{bs})': bare}
-    pipe(y[:2], generator=seed, num_inference_steps=2, output_type='latent')   # warm-up
-    best = {name: float('inf') for name in cases}
-    for _ in range(repeats):
-        for name, f in cases.items():
-            sync_device(dev); t0 = time.perf_counter(); f(); sync_device(dev)
-            best[name] = min(best[name], time.perf_counter() - t0)
-    rows = [{'what': name, 'seconds': t, 'images_per_s': n_images / t} for name, t in best.items()]
-    t_b, t_u, t_1, t_f = best.values()
-    summary = {'speed-up of batching (x)': t_1 / t_b, 'cost of mode guidance (%)': 100 * (t_b / t_u - 1),
-               'sampler overhead over bare forwards (%)': 100 * (t_b / t_f - 1)}
-    if print_table:
-        print(f"{n_images} images, {steps} steps, device {dev}, best of {repeats}")
-        print(f"{'':52s} {'seconds':>9s} {'images/s':>10s}")
-        for r in rows: print(f"{r['what']:52s} {r['seconds']:9.2f} {r['images_per_s']:10.2f}")
-        for kk, v in summary.items(): print(f"{kk:52s} {v:9.1f}")
-    return rows + [summary]
 
 # %% ../nbs/06_pipeline.ipynb
 DIT_XL_ID = 'facebook/DiT-XL-2-256'

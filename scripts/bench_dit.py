@@ -37,9 +37,8 @@ CPU (a quick check of the same code path on a small preset; always finishes in w
 import json, time, math
 import torch
 from fastcore.script import call_parse, Param, store_true
-from torch.utils.flop_counter import FlopCounterMode
-from torch.nn.attention import sdpa_kernel, SDPBackend
-from mgd3.core import cli, get_device, MGD3Error, atomic_json, env_info
+from mgd3.core import cli, get_device, sync_device, MGD3Error, atomic_json, env_info
+from mgd3.benchmark import matmul_flops, forward_flops, vae_flops
 from mgd3.dit import make_dit, dit_scheduler, DIT_PRESETS
 from mgd3.pipeline import ModeGuidedDiTPipeline, parse_dtype
 
@@ -47,42 +46,17 @@ SD_VAE = dict(in_channels=3, out_channels=3, latent_channels=4, down_block_types
               up_block_types=['UpDecoderBlock2D'] * 4, block_out_channels=[128, 256, 512, 512], layers_per_block=2,
               sample_size=256, scaling_factor=0.18215)
 
-def sync(dev):
-    if dev.type == 'cuda': torch.cuda.synchronize()
-
 def timed(f, dev, repeats=1):
     "Fastest of `repeats` runs of f(), in seconds."
     best = math.inf
     for _ in range(repeats):
-        sync(dev); t0 = time.perf_counter(); f(); sync(dev); best = min(best, time.perf_counter() - t0)
+        sync_device(dev); t0 = time.perf_counter(); f(); sync_device(dev); best = min(best, time.perf_counter() - t0)
     return best
 
-def matmul_peak(dev, dtype, n=None, iters=None):
-    "FLOP/s of an n x n x n matmul in `dtype` (the achievable peak of the device)."
-    n = n or (8192 if dev.type == 'cuda' else 1024); iters = iters or (20 if dev.type == 'cuda' else 3)
-    a, b = torch.randn(n, n, device=dev, dtype=dtype), torch.randn(n, n, device=dev, dtype=dtype)
-    for _ in range(2): a @ b
-    t = timed(lambda: [a @ b for _ in range(iters)], dev, 3)
-    return 2 * n ** 3 * iters / t
-
-def forward_flops(preset, latent, num_classes):
-    "FLOPs of one forward of one image (a meta-device copy: nothing is computed)."
-    with torch.device('meta'):
-        m = make_dit(preset, in_channels=latent[0], sample_size=latent[1], num_classes=num_classes)
-        x = torch.zeros(2, *latent); t = torch.zeros(2, dtype=torch.long); y = torch.tensor([0, num_classes])
-    with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as fc, torch.no_grad():
-        m(x, t, class_labels=y)
-    return fc.get_total_flops() / 2
-
-def vae_flops(cfg):
-    from diffusers import AutoencoderKL
-    with torch.device('meta'):
-        v = AutoencoderKL(**cfg); f = 2 ** (len(cfg['block_out_channels']) - 1); s = cfg['sample_size']
-        img, lat = torch.zeros(1, cfg['in_channels'], s, s), torch.zeros(1, cfg['latent_channels'], s // f, s // f)
-    with sdpa_kernel(SDPBackend.MATH), torch.no_grad():
-        with FlopCounterMode(display=False) as fe: v.encode(img)
-        with FlopCounterMode(display=False) as fd: v.decode(lat)
-    return fe.get_total_flops(), fd.get_total_flops()
+def matmul_peak(dev, dtype):
+    "The best of three n x n matmul loops in `dtype` (8192^3 x 20 on CUDA, 1024^3 x 3 on CPU): the achievable peak."
+    n, iters = (8192, 20) if dev.type == 'cuda' else (1024, 3)
+    return max(matmul_flops(n, iters, dev, dtype) for _ in range(3))
 
 @call_parse
 @cli

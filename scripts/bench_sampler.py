@@ -5,7 +5,7 @@ not depend on them). Example: OMP_NUM_THREADS=2 python scripts/bench_sampler.py 
 import json
 from fastcore.script import Param
 from mgd3.core import script
-from mgd3.pipeline import benchmark_sampler
+from mgd3.benchmark import benchmark_sampler
 
 @script
 def main(n_images:Param("images to sample (classes x modes)", int)=100,
