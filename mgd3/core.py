@@ -10,10 +10,11 @@ import numpy as np
 import torch
 
 # %% auto 0
-__all__ = ['seed_everything', 'item_seed', 'item_generators', 'get_device', 'sync_device', 'MGD3Error', 'os_error_line',
-           'as_os_error', 'cli', 'script', 'opt', 'config_param', 'atomic_write', 'atomic_json', 'atomic_safetensors',
-           'module_tensors', 'load_module_tensors', 'optimizer_tensors', 'restore_optimizer', 'save_tensors',
-           'read_record', 'load_tensors', 'tiny_dit', 'tiny_vae', 'tiny_images', 'env_info', 'mgd3_info']
+__all__ = ['seed_everything', 'item_seed', 'item_generators', 'get_device', 'sync_device', 'MGD3Error', 'check_choice',
+           'os_error_line', 'as_os_error', 'cli', 'script', 'opt', 'config_param', 'atomic_write', 'atomic_json',
+           'atomic_safetensors', 'module_tensors', 'load_module_tensors', 'optimizer_tensors', 'restore_optimizer',
+           'save_tensors', 'read_record', 'load_tensors', 'tiny_dit', 'tiny_vae', 'tiny_images', 'env_info',
+           'mgd3_info']
 
 # %% ../nbs/00_core.ipynb
 def seed_everything(seed:int # the seed for Python, NumPy and torch (CPU and CUDA)
@@ -55,6 +56,12 @@ def sync_device(device:torch.device):
 class MGD3Error(Exception):
     "An error caused by the user's input or environment, reported as one line by the command-line tools."
 
+
+# %% ../nbs/00_core.ipynb
+def check_choice(option:str, # the option's name, without the dashes
+                 value, choices)->None:
+    "Raise `MGD3Error` naming `--option` and every choice unless `value` (None: unset) is one of `choices`."
+    if value is not None and value not in choices: raise MGD3Error(f"unknown --{option} {value!r}: choose one of {', '.join(choices)}")
 
 # %% ../nbs/00_core.ipynb
 _ADVICE = {errno.ENOSPC: "no space left on the device; free some space, then re-run the same command with --resume",

@@ -13,7 +13,7 @@ from datetime import timedelta
 from safetensors.torch import load_file
 from fastcore.script import Param, store_true
 from fastcore.basics import patch
-from .core import MGD3Error, item_generators, get_device, atomic_json, atomic_safetensors, script, env_info, opt, config_param
+from .core import MGD3Error, item_generators, get_device, atomic_json, atomic_safetensors, script, env_info, opt, config_param, check_choice
 from .data import (ImageSet, FolderClasses, load_fashion_mnist, load_image_folder, imagenet_subset, dit_labels, save_png,
                        safe_name, to_float, cache_dir as user_cache_dir, SUBSETS, DATASETS, resolve_data)
 from .latents import IdentitySpace, VAESpace, encode_dataset, latents_cache_path
@@ -22,8 +22,8 @@ from .pipeline import ModeGuidedDiTPipeline, is_dit_pipeline
 
 # %% auto 0
 __all__ = ['METHODS', 'PRECISIONS', 'PARTS', 'Method', 'method_finder', 'DistillConfig', 'class_dirs', 'load_data',
-           'model_labels', 'weights_hash', 'DirLock', 'prepare_out', 'class_latents', 'class_modes', 'class_chunks',
-           'Procs', 'distill', 'mgd3_distill']
+           'model_labels', 'weights_hash', 'DirLock', 'prepare_out', 'class_latents', 'class_chunks', 'Procs',
+           'distill', 'mgd3_distill']
 
 # %% ../nbs/07_distill.ipynb
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class DistillConfig:
     precision: str = opt('fp32', "the generator's precision while sampling: fp32, bf16 or fp16")
 
 # %% ../nbs/07_distill.ipynb
-PRECISIONS = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+PRECISIONS = ('fp32', 'bf16', 'fp16')   # the generator's dtype while sampling (see `mgd3.pipeline.parse_dtype`)
 _RENAMED = {'dtype': 'precision', 'steps': 'num_inference_steps'}   # option names before mgd3 0.2
 _OLD_PRECISION = {'float32': 'fp32', 'bfloat16': 'bf16', 'float16': 'fp16'}
 
@@ -80,14 +80,11 @@ def from_dict(cls:DistillConfig, d:dict)->DistillConfig:
     return cls(**d)
 
 # %% ../nbs/07_distill.ipynb
-def _known(name:str, value, choices):
-    if value is not None and value not in choices: raise MGD3Error(f"unknown --{name} {value!r}: choose one of {', '.join(choices)}")
-
 @patch
 def check(self:DistillConfig)->DistillConfig:
     "Raise `MGD3Error` for settings that cannot work; return the config."
-    _known('method', self.method, METHODS); _known('modes', self.modes, MODE_FINDERS); _known('subset', self.subset, SUBSETS)
-    _known('sampler', self.sampler, ('ddpm', 'ddim')); _known('precision', self.precision, PRECISIONS)
+    check_choice('method', self.method, METHODS); check_choice('modes', self.modes, MODE_FINDERS); check_choice('subset', self.subset, SUBSETS)
+    check_choice('sampler', self.sampler, ('ddpm', 'ddim')); check_choice('precision', self.precision, PRECISIONS)
     if int(self.ipc) != self.ipc or self.ipc <= 0: raise MGD3Error(f"--ipc must be a positive number of images per class, got {self.ipc}")
     n = self.num_inference_steps
     if int(n) != n or n <= 0: raise MGD3Error(f"--num_inference_steps must be a positive integer, got {n}")
@@ -267,13 +264,6 @@ def class_latents(data:ImageSet|FolderClasses, c:int, # the class
     return z
 
 # %% ../nbs/07_distill.ipynb
-def class_modes(z:torch.Tensor, # the latents of one class (n × latent shape)
-                c:int, # its class label (seeds the `random` choice)
-                ipc:int, method:str='kmeans', seed:int=0)->tuple:
-    "(modes, class-local rows of the chosen real latents or None) for one class: what `find_modes` gives for class c on the whole dataset."
-    return find_class_modes(z, c, ipc, method, seed)
-
-# %% ../nbs/07_distill.ipynb
 def class_chunks(num_classes:int, per:int)->list:
     "Consecutive classes in groups of `per`: the units of work (a function of the class list only)."
     return [list(range(i, min(i + per, num_classes))) for i in range(0, num_classes, per)]
@@ -328,7 +318,7 @@ def _generator(cfg:DistillConfig, device)->ModeGuidedDiTPipeline|None:
     "The generator a method needs: to sample, or for the latent space its modes are found in (None: pixels)."
     m = METHODS[cfg.method]
     if not (m.generative or (m.finder and cfg.model)): return None
-    return ModeGuidedDiTPipeline.from_pretrained(cfg.model, vae=cfg.vae, torch_dtype=PRECISIONS[cfg.precision]).to(device)
+    return ModeGuidedDiTPipeline.from_pretrained(cfg.model, vae=cfg.vae, torch_dtype=cfg.precision).to(device)
 
 # %% ../nbs/07_distill.ipynb
 def _check_inputs(cfg:DistillConfig, data, pipe, space)->list:
@@ -394,13 +384,14 @@ def distill(cfg:DistillConfig, out, resume:bool=False, overwrite:bool=False, dev
     data = data if data is not None else load_data(cfg)
     pipe = _generator(cfg, dev)
     if pipe is not None: pipe.set_progress_bar_config(disable=not progress or procs.rank != 0, desc='sampling', leave=False)
-    space = IdentitySpace() if pipe is None or pipe.vae is None else VAESpace(pipe.vae, name=f"vae{weights_hash(pipe, 'vae')[:10]}")
+    vae_hash = weights_hash(pipe, 'vae') if pipe is not None and pipe.vae is not None else None   # hashed once: DiT-XL/2's VAE takes seconds
+    space = IdentitySpace() if vae_hash is None else VAESpace(pipe.vae, name=f"vae{vae_hash[:10]}")
     labels = model_labels(data, pipe) if METHODS[cfg.method].generative else list(range(data.num_classes))
     dirs = _check_inputs(cfg, data, pipe, space)
     settings = None   # only process 0 checks and writes the manifest (hashing DiT-XL/2's weights takes seconds)
     if procs.rank == 0:
         settings = _settings(cfg, data, weights_hash(pipe) if pipe is not None else None, batch_size)
-        if pipe is not None and pipe.vae is not None: settings['vae_hash'] = weights_hash(pipe, 'vae')
+        if vae_hash is not None: settings['vae_hash'] = vae_hash
     run = lambda: _distill(cfg, out, resume, overwrite, dev, batch_size, progress, data, pipe, space, labels, dirs, settings, t_start,
                            _cache(cache_dir, space), procs)
     return run() if procs.rank != 0 else _locked(out, procs, run)
@@ -446,7 +437,7 @@ class _Writer:
 def _chunk_modes(cfg:DistillConfig, chunk:list, data, space, dev, cache)->dict:
     "class -> (modes, class-local rows) for a method that uses a mode finder; {} otherwise."
     f = method_finder(cfg.method, cfg.modes)
-    return {c: class_modes(class_latents(data, c, space, dev, cache, progress=False), c, cfg.ipc, f, cfg.seed) for c in chunk} if f else {}
+    return {c: find_class_modes(class_latents(data, c, space, dev, cache, progress=False), c, cfg.ipc, f, cfg.seed) for c in chunk} if f else {}
 
 # %% ../nbs/07_distill.ipynb
 def _sample_chunk(cfg:DistillConfig, chunk:list, modes:dict, pipe, labels:list)->torch.Tensor:

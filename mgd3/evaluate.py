@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from fastcore.basics import patch
 from fastcore.script import Param, store_true
-from .core import (MGD3Error, item_seed, get_device, atomic_json, script, env_info, module_tensors, load_module_tensors,
+from .core import (check_choice, MGD3Error, item_seed, get_device, atomic_json, script, env_info, module_tensors, load_module_tensors,
                        optimizer_tensors, restore_optimizer, save_tensors, read_record, load_tensors)
 from .data import ImageSet, load_fashion_mnist, load_image_folder, safe_name, resolve_data, DATASETS, DEFAULT_DATASET
 from .networks import NETWORKS, get_network, norm_stats, to_input
@@ -377,8 +377,8 @@ def align_classes(s:ImageSet, names:list, what:str='the test set')->ImageSet:
 # %% ../nbs/08c_evaluate.ipynb
 def _check_eval_args(protocol, net, runs, epochs, precision, resume, json, checkpoint_minutes):
     "The command line's checks, made before anything is loaded."
-    if protocol not in PROTOCOLS: raise MGD3Error(f"unknown --protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
-    if net is not None and net not in NETWORKS: raise MGD3Error(f"unknown --net {net!r}: choose one of {', '.join(NETWORKS)}")
+    check_choice('protocol', protocol, PROTOCOLS)
+    check_choice('net', net, NETWORKS)
     if runs < 1: raise MGD3Error(f"--runs must be at least 1, got {runs}")
     if epochs is not None and epochs < 1: raise MGD3Error(f"--epochs must be positive, got {epochs}")
     if precision not in (*PRECISIONS, 'auto'): raise MGD3Error(f"unknown --precision {precision!r}: choose one of {', '.join(PRECISIONS)} or auto")

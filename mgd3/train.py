@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from fastcore.basics import patch
 from fastcore.script import Param, store_true
 from diffusers import DDPMScheduler
-from .core import (MGD3Error, item_seed, get_device, atomic_json, script, env_info, opt, config_param,
+from .core import (check_choice, MGD3Error, item_seed, get_device, atomic_json, script, env_info, opt, config_param,
                        module_tensors, load_module_tensors, optimizer_tensors, restore_optimizer, save_tensors, read_record, load_tensors)
 from .data import ImageSet, resolve_data
 from .latents import LatentSpace, IdentitySpace
@@ -52,8 +52,8 @@ def from_dict(cls:TrainConfig, d:dict)->TrainConfig:
 @patch
 def check(self:TrainConfig)->TrainConfig:
     "Raise `MGD3Error` for settings that cannot work; return the config."
-    if self.preset not in DIT_PRESETS: raise MGD3Error(f"unknown --preset {self.preset!r}: choose one of {', '.join(DIT_PRESETS)}")
-    if self.init not in INITS: raise MGD3Error(f"unknown --init {self.init!r}: choose one of {', '.join(INITS)}")
+    check_choice('preset', self.preset, DIT_PRESETS)
+    check_choice('init', self.init, INITS)
     for k in ('steps', 'batch_size'):
         if getattr(self, k) <= 0: raise MGD3Error(f"--{k} must be positive, got {getattr(self, k)}")
     for k in ('warmup', 'weight_decay', 'vlb_weight', 'checkpoint_minutes'):
