@@ -35,7 +35,7 @@ setuptools.setup(
     include_package_data=True,
     package_data={'mgd3': ['assets/*', 'assets/**/*']},
     install_requires=requirements,
-    extras_require={'dev': dev_requirements},
+    extras_require={'dev': dev_requirements, 'sd': cfg.get('sd_requirements', '').split()},
     python_requires=f">={cfg['min_python']}",
     entry_points={'console_scripts': scripts, 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
     zip_safe=False,

@@ -25,6 +25,7 @@ def dit_scheduler(num_train_timesteps:int=1000)->DDPMScheduler:
 DIT_PRESETS = {
     'tiny':     dict(num_layers=2,  num_attention_heads=2,  attention_head_dim=8,  patch_size=2),
     'fmnist':   dict(num_layers=8,  num_attention_heads=4,  attention_head_dim=32, patch_size=4),
+    'fmnist-latent': dict(num_layers=8, num_attention_heads=4, attention_head_dim=32, patch_size=1),
     'DiT-S/2':  dict(num_layers=12, num_attention_heads=6,  attention_head_dim=64, patch_size=2),
     'DiT-XL/2': dict(num_layers=28, num_attention_heads=16, attention_head_dim=72, patch_size=2),
 }

@@ -15,12 +15,12 @@ from diffusers import DDPMScheduler
 from .core import (check_choice, MGD3Error, item_seed, get_device, atomic_json, script, env_info, opt, config_param,
                        module_tensors, load_module_tensors, optimizer_tensors, restore_optimizer, save_tensors, read_record, load_tensors)
 from .data import ImageSet, resolve_data
-from .latents import LatentSpace, IdentitySpace
+from .latents import LatentSpace, IdentitySpace, VAESpace
 from .dit import DIT_PRESETS, INITS, make_dit, n_params, drop_labels, Diffusion, hybrid_loss, dit_scheduler
 
 # %% auto 0
 __all__ = ['TrainConfig', 'EMA', 'warmup_lr', 'save_checkpoint', 'checkpoint_record', 'load_checkpoint', 'train_dit',
-           'scheduler_for', 'export_checkpoint', 'shipped_model_dir', 'mgd3_pretrain']
+           'scheduler_for', 'training_space', 'export_checkpoint', 'shipped_model_dir', 'mgd3_pretrain']
 
 # %% ../nbs/03b_train.ipynb
 @dataclass
@@ -187,6 +187,7 @@ def train_dit(data:ImageSet, # training images with labels
     record = {'config': asdict(cfg), 'data': data.name, 'data_fingerprint': data.fingerprint(), 'classes': data.classes,
               'space': space.key, 'latent_shape': list(shape), 'params': n_params(model), 'wall_time_s': 0.0, 'log': [],
               'phases': [{'from_step': 0, 'hflip': cfg.hflip}]}
+    if getattr(space, 'source', None): record['vae'] = str(space.source)   # a VAE folder: export saves it with the model
     step, record = _resume(ck, record, model, ema, opt, cfg) if resume and has_ck else (0, record)
     t_start, t_ck, wall0 = time.time(), time.time(), record['wall_time_s']
     bar = tqdm(total=cfg.steps, initial=step, disable=not progress, desc='training', dynamic_ncols=True)
@@ -211,11 +212,20 @@ def scheduler_for(cfg:TrainConfig)->DDPMScheduler:
     return dit_scheduler() if cfg.vlb_weight else DDPMScheduler.from_config(dit_scheduler().config, variance_type='fixed_small')
 
 # %% ../nbs/03b_train.ipynb
-def _save_model(out, model, classes:list, space_key:str, record:dict, cfg:TrainConfig)->Path:
-    "Save a trained DiT as a pipeline folder with its classes, latent space and training record."
+def training_space(vae=None # a VAE folder (`mgd3_pretrain_vae`'s OUT/vae) or None for pixels
+                  )->LatentSpace:
+    "The latent space a DiT is trained in: pixels, or a trained VAE's (remembering its folder)."
+    if vae is None: return IdentitySpace()
+    if not (Path(vae)/'config.json').is_file(): raise MGD3Error(f"--vae {vae}: no VAE there (no config.json); make one with mgd3_pretrain_vae --out DIR and pass DIR/vae")
+    space = VAESpace.from_pretrained(str(vae)); space.source = Path(vae).resolve()
+    return space
+
+# %% ../nbs/03b_train.ipynb
+def _save_model(out, model, classes:list, space:LatentSpace, record:dict, cfg:TrainConfig)->Path:
+    "Save a trained DiT as a pipeline folder with its classes, latent space (and VAE, if any) and training record."
     from mgd3.pipeline import ModeGuidedDiTPipeline   # the pipeline (06) builds on this module
-    pipe = ModeGuidedDiTPipeline(model, scheduler_for(cfg), id2label=dict(enumerate(classes)))
-    pipe.mgd3_info = {'classes': list(classes), 'latent_space': space_key}
+    pipe = ModeGuidedDiTPipeline(model, scheduler_for(cfg), vae=getattr(space, 'vae', None), id2label=dict(enumerate(classes)))
+    pipe.mgd3_info = {'classes': list(classes), 'latent_space': space.key}
     return pipe.save_pretrained(out, record=record)
 
 # %% ../nbs/03b_train.ipynb
@@ -230,7 +240,8 @@ def export_checkpoint(run_dir, out)->Path:
     load_checkpoint(run_dir/'checkpoint', model, ema, opt)
     rec = {k: meta[k] for k in ('config', 'data', 'data_fingerprint', 'space', 'latent_shape', 'params', 'wall_time_s')}
     rec['steps'] = meta['step']; rec['env'] = env_info(); rec['phases'] = _phases(meta)
-    return _save_model(out, ema.model, meta['classes'], meta['space'], rec, cfg)
+    if meta.get('vae'): rec['vae'] = meta['vae']
+    return _save_model(out, ema.model, meta['classes'], training_space(meta.get('vae')), rec, cfg)
 
 # %% ../nbs/03b_train.ipynb
 def shipped_model_dir()->Path:
@@ -248,6 +259,7 @@ _P = lambda name: config_param(TrainConfig, name)
 def mgd3_pretrain(out:Param("run directory: checkpoints, and the trained model in OUT/model", str)=None,
                   data:Param("the training images (default: fashion-mnist): an ImageFolder, or a registered dataset", str)=None,
                   size:Param("resize + centre-crop ImageFolder images to this size", int)=None,
+                  vae:Param("a VAE folder (mgd3_pretrain_vae's OUT/vae): train in its latent space; default: pixels", str)=None,
                   preset:_P('preset')=TrainConfig.preset, steps:_P('steps')=TrainConfig.steps,
                   batch_size:_P('batch_size')=TrainConfig.batch_size, lr:_P('lr')=TrainConfig.lr,
                   warmup:_P('warmup')=TrainConfig.warmup, weight_decay:_P('weight_decay')=TrainConfig.weight_decay,
@@ -262,7 +274,8 @@ def mgd3_pretrain(out:Param("run directory: checkpoints, and the trained model i
     given = locals()
     cfg = TrainConfig(**{f.name: given[f.name] for f in fields(TrainConfig)}).check()
     ds = resolve_data(data, size=size)
-    ema_model, rec = train_dit(ds, out, cfg, resume=resume, device=device)
+    space = training_space(vae)
+    ema_model, rec = train_dit(ds, out, cfg, space, resume=resume, device=device)
     rec['env'] = env_info()
-    _save_model(Path(out)/'model', ema_model, ds.classes, 'pixels', rec, cfg)
+    _save_model(Path(out)/'model', ema_model, ds.classes, space, rec, cfg)
     print(f"saved the EMA model to {Path(out)/'model'} after {rec['steps']} steps ({rec['wall_time_s']/60:.1f} min)")
