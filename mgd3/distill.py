@@ -4,26 +4,25 @@
 
 # %% ../nbs/07_distill.ipynb 2
 from __future__ import annotations
-import os, re, json, time, shutil, hashlib, socket, typing
+import re, json, time, hashlib
 from pathlib import Path
-from dataclasses import dataclass, asdict, field, fields
+from dataclasses import dataclass, asdict, fields
 import torch
 from tqdm.auto import tqdm
-from datetime import timedelta
-from safetensors.torch import load_file
 from fastcore.script import Param, store_true
 from fastcore.basics import patch
-from .core import MGD3Error, item_generators, get_device, atomic_json, atomic_safetensors, script, env_info, opt, config_param, check_choice
-from .data import (ImageSet, FolderClasses, load_fashion_mnist, load_image_folder, imagenet_subset, dit_labels, save_png,
-                       safe_name, to_float, cache_dir as user_cache_dir, SUBSETS, DATASETS, resolve_data)
-from .latents import IdentitySpace, VAESpace, encode_dataset, latents_cache_path
-from .modes import Modes, modes_hash, MODE_FINDERS, find_class_modes, random_rows
+from .core import MGD3Error, item_generators, get_device, script, opt, config_param, check_choice
+from .data import (ImageSet, FolderClasses, imagenet_subset, dit_labels, safe_name, cache_dir as user_cache_dir,
+                       SUBSETS, DATASETS, resolve_data)
+from .latents import IdentitySpace, VAESpace
+from .classes import class_dirs, class_rows, class_images, class_latents
+from .modes import Modes, modes_hash, MODE_FINDERS, find_class_modes, random_rows, flip_rows
 from .pipeline import ModeGuidedDiTPipeline, is_dit_pipeline
+from .runs import Procs, locked, open_run, RunWriter, finish_run
 
 # %% auto 0
-__all__ = ['METHODS', 'PRECISIONS', 'PARTS', 'Method', 'method_finder', 'DistillConfig', 'class_dirs', 'load_data',
-           'model_labels', 'weights_hash', 'DirLock', 'prepare_out', 'class_latents', 'class_chunks', 'Procs',
-           'distill', 'mgd3_distill']
+__all__ = ['METHODS', 'PRECISIONS', 'Method', 'method_finder', 'DistillConfig', 'load_data', 'model_labels', 'weights_hash',
+           'class_chunks', 'distill', 'mgd3_distill']
 
 # %% ../nbs/07_distill.ipynb
 @dataclass(frozen=True)
@@ -55,6 +54,8 @@ class DistillConfig:
     ipc: int = opt(10, 'images per class')
     seed: int = opt(0, 'random seed (modes and noise)')
     modes: str = opt('kmeans', 'mode discovery for mgd3', lambda: MODE_FINDERS)
+    modes_random_state: int|None = opt(None, "the mode finder's random_state (k-means, GMM, the random choice; mgd3 and kmeans_real); default: --seed. The original code always uses 0")
+    modes_flip: bool = opt(False, 'mirror each training image with probability 1/2 (drawn from --seed) before mode discovery, as the original code does')
     mode_guidance_scale: float = opt(0.1, 'λ, the mode-guidance strength')
     stop_t: int = opt(_D['stop_t'], 't_stop: guide while the step index t > stop_t (t runs num_inference_steps-1 ... 0)')
     guidance_scale: float = opt(_D['guidance_scale'], 'classifier-free guidance scale')
@@ -79,6 +80,10 @@ def from_dict(cls:DistillConfig, d:dict)->DistillConfig:
     if 'precision' in d: d['precision'] = _OLD_PRECISION.get(d['precision'], d['precision'])
     return cls(**d)
 
+def _current(config:dict)->dict:
+    "A recorded config in today's option names and defaults (how `mgd3.runs.prepare_out` compares an older run)."
+    return asdict(DistillConfig.from_dict(config))
+
 # %% ../nbs/07_distill.ipynb
 @patch
 def check(self:DistillConfig)->DistillConfig:
@@ -86,6 +91,8 @@ def check(self:DistillConfig)->DistillConfig:
     check_choice('method', self.method, METHODS); check_choice('modes', self.modes, MODE_FINDERS); check_choice('subset', self.subset, SUBSETS)
     check_choice('sampler', self.sampler, ('ddpm', 'ddim')); check_choice('precision', self.precision, PRECISIONS)
     if int(self.ipc) != self.ipc or self.ipc <= 0: raise MGD3Error(f"--ipc must be a positive number of images per class, got {self.ipc}")
+    rs = self.modes_random_state
+    if rs is not None and (int(rs) != rs or not 0 <= rs < 2**32): raise MGD3Error(f"--modes_random_state must be an integer in 0..4294967295, got {rs}")
     n = self.num_inference_steps
     if int(n) != n or n <= 0: raise MGD3Error(f"--num_inference_steps must be a positive integer, got {n}")
     if not 0 <= self.stop_t <= n: raise MGD3Error(f"--stop_t must lie in 0..{n} (--num_inference_steps), got {self.stop_t}")
@@ -95,15 +102,6 @@ def check(self:DistillConfig)->DistillConfig:
     if self.vae is not None and (self.model is None or not is_dit_pipeline(self.model)):
         raise MGD3Error("--vae applies to DiT-XL/2-style models only (a DiTPipeline directory or hub id as --model)")
     return self
-
-# %% ../nbs/07_distill.ipynb
-def class_dirs(data)->list:
-    "The folder of each class in a distilled set: its name made file-system safe; ImageNet names shared by two classes (crane, maillot) get the WordNet id appended."
-    dirs = [safe_name(c) for c in data.classes]
-    if getattr(data, 'wnids', None):
-        dup = {d for d in dirs if dirs.count(d) > 1}
-        dirs = [f"{d}_{w}" if d in dup else d for d, w in zip(dirs, data.wnids)]
-    return dirs
 
 # %% ../nbs/07_distill.ipynb
 def load_data(cfg:DistillConfig)->ImageSet|FolderClasses:
@@ -137,131 +135,10 @@ def weights_hash(pipe, module:str='transformer')->str:
     return h.hexdigest()[:16]
 
 # %% ../nbs/07_distill.ipynb
-class DirLock:
-    "An exclusive lock file in a directory, holding the owner's pid; stale locks of dead processes are taken over."
-    # hand-written, not filelock: the lock file names its owner (pid, host) for the error message and for taking over a
-    # dead writer's lock; filelock's flock-based lock holds no owner and is unreliable on network file systems
-    def __init__(self, d): self.path = Path(d)/'.mgd3.lock'; self.made = []
-    def __enter__(self):
-        d = self.path.parent; self.made = []  # the folders this process creates, innermost first
-        while not d.exists(): self.made.append(d); d = d.parent
-        for _ in range(3):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".mgd3.lock.{os.getpid()}")
-            try:
-                # write the owner first, then link it into place: the lock never exists without its owner's pid
-                tmp.write_text(f"{os.getpid()} {socket.gethostname()}"); os.link(tmp, self.path); return self
-            except FileNotFoundError: continue  # a failing writer removed the new directory meanwhile
-            except FileExistsError:
-                try: pid, host = (self.path.read_text().split() + ['', ''])[:2]
-                except FileNotFoundError: continue  # released meanwhile
-                if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)): self.path.unlink(missing_ok=True); continue
-                if not pid.isdigit() and time.time() - self.path.stat().st_mtime > 30: self.path.unlink(missing_ok=True); continue  # garbled, old
-                raise MGD3Error(f"another mgd3 process (pid {pid} on {host}) is writing {self.path.parent}; wait for it, "
-                                f"or delete {self.path} if it is gone") from None
-            finally: tmp.unlink(missing_ok=True)
-        raise MGD3Error(f"cannot take the lock {self.path}")
-    def __exit__(self, *a): self.path.unlink(missing_ok=True)
-
-def _alive(pid:int)->bool:
-    try: os.kill(pid, 0); return True
-    except ProcessLookupError: return False
-    except PermissionError: return True
-
-# %% ../nbs/07_distill.ipynb
 def _settings(cfg:DistillConfig, data, model_hash:str|None, batch_size:int)->dict:
     "What must be equal for a run to be continued: the config, the batch size, the data and the generator's weights."
     # the batch size fixes which classes are sampled together, hence the exact float rounding: part of the settings
     return {'config': asdict(cfg), 'batch_size': batch_size, 'data_fingerprint': data.fingerprint(), 'model_hash': model_hash}
-
-# %% ../nbs/07_distill.ipynb
-_RUN_FILE = re.compile(r'\d{3,}\.png|\.\d{3,}\.png\.tmp\d+')   # images of a run, temporary files of a killed writer
-
-def _run_dirs(out:Path, classes)->list:
-    "The class folders named in a manifest that are plain sub-folders of `out` (never a path elsewhere)."
-    dirs = []
-    for c in classes:
-        d = c.get('dir') if isinstance(c, dict) else None
-        if isinstance(d, str) and d == safe_name(d) and (out/d).is_dir() and not (out/d).is_symlink(): dirs.append(out/d)
-    return dirs
-
-# %% ../nbs/07_distill.ipynb
-def _clean_tmp(out:Path, dirs):
-    "Remove temporary files left by a killed writer (we hold the lock: nobody else writes)."
-    for d in [out, *dirs]:
-        if not d.is_dir() or d.is_symlink(): continue
-        for p in d.iterdir():
-            if p.is_file() and re.fullmatch(r'\.(manifest\.json|\d{3,}\.png)\.tmp\d+', p.name): p.unlink()
-
-# %% ../nbs/07_distill.ipynb
-def _remove_run(out:Path, old:dict):
-    "Delete the files of the run in `out` (rule 4); anything else stays."
-    for d in _run_dirs(out, old['classes']):
-        for p in d.iterdir():
-            if p.is_file() and _RUN_FILE.fullmatch(p.name): p.unlink()
-        try: d.rmdir()
-        except OSError: pass  # it holds other files: keep them
-    _clean_tmp(out, [])
-    (out/'manifest.json').unlink()
-
-# %% ../nbs/07_distill.ipynb
-def prepare_out(out:Path, settings:dict, resume:bool, overwrite:bool)->dict:
-    "Check `out` against the run to be made; returns the manifest to continue (empty for a fresh run)."
-    mpath = out/'manifest.json'
-    if not out.exists() or not any(p for p in out.iterdir() if p.name != '.mgd3.lock'): return {}
-    if not mpath.exists():
-        raise MGD3Error(f"{out} is not empty and holds no mgd3 manifest; choose an empty or new --out")
-    try: old = json.loads(mpath.read_text())
-    except (ValueError, OSError): old = None
-    if not isinstance(old, dict) or not isinstance(old.get('classes'), list):
-        raise MGD3Error(f"{mpath} is not a readable mgd3 manifest; remove it or choose another --out")
-    if overwrite: _remove_run(out, old); return {}
-    if not resume:
-        raise MGD3Error(f"{out} already holds a distilled set; pass --resume to finish it or --overwrite to replace it")
-    st = old.get('settings')
-    if isinstance(st, dict) and isinstance(st.get('config'), dict):   # a run of an older mgd3: today's option names
-        try: st['config'] = asdict(DistillConfig.from_dict(st['config']))
-        except TypeError: pass   # unknown options: the settings differ
-    if old.get('settings') != settings:
-        diff = [k for k in settings['config'] if old.get('settings', {}).get('config', {}).get(k) != settings['config'][k]]
-        what = f"options {', '.join(diff)}" if diff else 'data or model weights'
-        raise MGD3Error(f"{out} holds a run with other settings ({what} differ); use --overwrite to replace it or another --out")
-    return old
-
-# %% ../nbs/07_distill.ipynb
-def _class_rows(data, c:int)->torch.Tensor:
-    "Dataset indices of the images of class c (`FolderClasses`: a contiguous block, in folder order)."
-    if isinstance(data, ImageSet): return data.indices(c)
-    start = sum(data.counts()[:c]); return torch.arange(start, start + data.counts()[c])
-
-def _class_x(data, c:int, rows=None)->torch.Tensor:
-    "uint8 images of class c: all, or the class-local `rows`."
-    if isinstance(data, ImageSet):
-        idx = data.indices(c); return data.x[idx if rows is None else idx[torch.as_tensor(rows, dtype=torch.long)]]
-    return data.class_images(c, rows)
-
-# %% ../nbs/07_distill.ipynb
-def class_latents(data:ImageSet|FolderClasses, c:int, # the class
-                  space, # `IdentitySpace` or `VAESpace`
-                  device=None, cache_dir=None, # safetensors cache of each class's latents (None: no cache)
-                  batch_size:int=64, progress:bool=False)->torch.Tensor:
-    "Latents of the images of class c (float32, CPU), in the class's image order; cached per class if `cache_dir` is given."
-    if isinstance(space, IdentitySpace): return to_float(_class_x(data, c))
-    name = f"{data.name}-{class_dirs(data)[c]}"
-    if isinstance(data, ImageSet): return encode_dataset(data.subset(data.indices(c), name), space, batch_size, device, cache_dir, progress=progress)
-    class _Key:  # what `latents_cache_path` needs: a name and a fingerprint (of the file list: no image is read on a cache hit)
-        def fingerprint(self): return data.class_key(c)
-    key = _Key(); key.name = name
-    path = latents_cache_path(cache_dir, key, space) if cache_dir is not None else None
-    if path is not None and path.exists():
-        try:
-            z = load_file(path)['latents']
-            if len(z) == data.counts()[c]: return z
-        except Exception: pass  # unreadable: encode again
-    x = data.class_images(c)
-    z = encode_dataset(ImageSet(x, torch.full((len(x),), c), data.classes, name), space, batch_size, device, None, progress=progress)
-    if path is not None: atomic_safetensors(path, {'latents': z}, {'dataset': name, 'space': space.key})
-    return z
 
 # %% ../nbs/07_distill.ipynb
 def class_chunks(num_classes:int, per:int)->list:
@@ -274,44 +151,6 @@ def _mode_hash(M:torch.Tensor, c:int)->str:
 
 def _combined_hash(hashes:list)->str:
     return hashlib.sha256('|'.join(hashes).encode()).hexdigest()[:16]
-
-# %% ../nbs/07_distill.ipynb
-class Procs:
-    "This process's place in a run: rank r of n processes, with a barrier and a broadcast from rank 0 (accelerate)."
-    def __init__(self, rank:int=0, world:int=1, state=None): self.rank, self.world, self.state = rank, world, state
-    @classmethod
-    def detect(cls, device=None)->Procs:
-        "One process, unless launched by `accelerate launch` / `torchrun` (WORLD_SIZE > 1): then accelerate's `PartialState`."
-        if int(os.environ.get('WORLD_SIZE', '1')) <= 1: return cls()
-        from accelerate import PartialState
-        cpu = (device is not None and torch.device(device).type == 'cpu') or not torch.cuda.is_available()
-        st = PartialState(cpu=cpu, timeout=timedelta(hours=12))   # processes wait for each other's encoding and sampling
-        return cls(st.process_index, st.num_processes, st)
-    @property
-    def device(self): return None if self.state is None else self.state.device
-    def barrier(self):
-        if self.state is not None: self.state.wait_for_everyone()
-    def share(self, obj=None):
-        "Process 0's `obj`, on every process."
-        if self.state is None or self.world == 1: return obj
-        from accelerate.utils import broadcast_object_list
-        return broadcast_object_list([obj], from_process=0)[0]
-    def mine(self, j:int)->bool: return j % self.world == self.rank
-
-# %% ../nbs/07_distill.ipynb
-PARTS = '.mgd3-parts'
-
-def _merge_parts(out:Path, man:dict)->bool:
-    "Fold the classes and timings other processes recorded in OUT/.mgd3-parts into `man`; True if there were any."
-    d = out/PARTS
-    if not d.is_dir(): return False
-    for f in sorted(d.glob('rank*.json')):
-        try: part = json.loads(f.read_text())
-        except (OSError, ValueError): continue   # a part being written when its process died: its classes are redone
-        for c, e in part.get('classes', {}).items(): man['classes'][int(c)].update(e)
-        for k, v in part.get('timings', {}).items(): man['timings'][k] = round(man['timings'].get(k, 0) + v, 3)
-    shutil.rmtree(d, ignore_errors=True)
-    return True
 
 # %% ../nbs/07_distill.ipynb
 def _generator(cfg:DistillConfig, device)->ModeGuidedDiTPipeline|None:
@@ -346,31 +185,6 @@ def _cache(cache_dir, space):
     return None if cache_dir in (None, '', 'none') else Path(cache_dir)
 
 # %% ../nbs/07_distill.ipynb
-def _locked(out:Path, procs:Procs, run):
-    "Run `run()` holding the lock on `out`; clean up after a run that fails before finishing any class."
-    lock = DirLock(out)
-    try:
-        try: lock.__enter__()
-        except MGD3Error as e: procs.share({'error': str(e)}); raise
-        try:
-            fresh = not any(p for p in out.iterdir() if p.name != lock.path.name)
-            try: return run()
-            except BaseException:
-                if fresh and not _any_done(out):
-                    for p in out.iterdir():
-                        if p != lock.path: shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
-                raise
-        finally: lock.__exit__(None, None, None)
-    finally:
-        for d in lock.made:  # folders this process created: removed if the run left them empty
-            try: d.rmdir()
-            except OSError: break
-
-def _any_done(out:Path)->bool:
-    try: return any(c['done'] for c in json.loads((out/'manifest.json').read_text())['classes']) or any((out/PARTS).glob('rank*.json'))
-    except (OSError, ValueError, KeyError, TypeError): return False
-
-# %% ../nbs/07_distill.ipynb
 def distill(cfg:DistillConfig, out, resume:bool=False, overwrite:bool=False, device=None,
             batch_size:int=256, progress:bool=True, data:ImageSet|FolderClasses|None=None,
             cache_dir='auto', # latents cache: 'auto' = mgd3's user cache for VAE latents (none for pixels), a directory, or None
@@ -394,50 +208,16 @@ def distill(cfg:DistillConfig, out, resume:bool=False, overwrite:bool=False, dev
         if vae_hash is not None: settings['vae_hash'] = vae_hash
     run = lambda: _distill(cfg, out, resume, overwrite, dev, batch_size, progress, data, pipe, space, labels, dirs, settings, t_start,
                            _cache(cache_dir, space), procs)
-    return run() if procs.rank != 0 else _locked(out, procs, run)
-
-# %% ../nbs/07_distill.ipynb
-def _start(cfg, out, resume, overwrite, data, labels, dirs, settings, procs)->dict:
-    "Process 0 prepares `out` and the manifest; every process gets that manifest (or process 0's error)."
-    if procs.rank == 0:
-        try:
-            man = prepare_out(out, settings, resume, overwrite)   # the caller holds the lock on `out`
-            _clean_tmp(out, [out/d for d in dirs])
-            if not man and (out/PARTS).exists(): shutil.rmtree(out/PARTS)
-            man = man or {'mgd3_version': env_info()['mgd3'], 'settings': settings, 'env': env_info(),
-                          'classes': [{'name': n, 'label': c, 'model_label': labels[c], 'dir': dirs[c], 'files': [], 'done': False}
-                                      for c, n in enumerate(data.classes)],
-                          'timings': {}, 'status': 'running'}
-            _merge_parts(out, man)   # classes finished by the other processes of an interrupted multi-process run
-            atomic_json(out/'manifest.json', man)
-        except MGD3Error as e: procs.share({'error': str(e)}); raise
-        procs.share({'manifest': man}); return man
-    got = procs.share(None)
-    if 'error' in got: raise MGD3Error(got['error'])
-    return got['manifest']
-
-# %% ../nbs/07_distill.ipynb
-class _Writer:
-    "Writes one process's finished classes and records them; keeps its timings."
-    def __init__(self, out:Path, man:dict, dirs:list, procs:Procs):
-        self.out, self.man, self.dirs, self.procs = out, man, dirs, procs
-        self.timings = man['timings'] if procs.rank == 0 else {}
-        self.part = {'classes': {}, 'timings': self.timings}
-    def done(self, c:int)->bool: return self.man['classes'][c]['done']
-    def add(self, key:str, t0:float): self.timings[key] = round(self.timings.get(key, 0) + time.time() - t0, 3)
-    def finish(self, c:int, images, seconds:float, **extra):
-        "Write class c's images, then record it as done."
-        files = [f"{k:03d}.png" for k in range(len(images))]
-        for f, img in zip(files, images): save_png(img, self.out/self.dirs[c]/f)
-        entry = dict(files=files, done=True, seconds=round(seconds, 3), **extra)
-        if self.procs.rank == 0: self.man['classes'][c].update(entry); atomic_json(self.out/'manifest.json', self.man)
-        else: self.part['classes'][str(c)] = entry; atomic_json(self.out/PARTS/f"rank{self.procs.rank}.json", self.part)
+    return run() if procs.rank != 0 else locked(out, procs, run)   # process 0 holds the lock and owns the manifest
 
 # %% ../nbs/07_distill.ipynb
 def _chunk_modes(cfg:DistillConfig, chunk:list, data, space, dev, cache)->dict:
     "class -> (modes, class-local rows) for a method that uses a mode finder; {} otherwise."
     f = method_finder(cfg.method, cfg.modes)
-    return {c: find_class_modes(class_latents(data, c, space, dev, cache, progress=False), c, cfg.ipc, f, cfg.seed) for c in chunk} if f else {}
+    if not f: return {}
+    rs = cfg.seed if cfg.modes_random_state is None else cfg.modes_random_state
+    flip = lambda c: flip_rows(data.counts()[c], cfg.seed, c) if cfg.modes_flip else None
+    return {c: find_class_modes(class_latents(data, c, space, dev, cache, flip=flip(c)), c, cfg.ipc, f, rs) for c in chunk}
 
 # %% ../nbs/07_distill.ipynb
 def _sample_chunk(cfg:DistillConfig, chunk:list, modes:dict, pipe, labels:list)->torch.Tensor:
@@ -457,8 +237,9 @@ def _real_rows(cfg:DistillConfig, data, c:int, modes:dict)->tuple:
 
 # %% ../nbs/07_distill.ipynb
 def _distill(cfg, out, resume, overwrite, dev, batch_size, progress, data, pipe, space, labels, dirs, settings, t_start, cache, procs):
-    man = _start(cfg, out, resume, overwrite, data, labels, dirs, settings, procs)
-    w, generative = _Writer(out, man, dirs, procs), METHODS[cfg.method].generative
+    fresh = [{'name': n, 'label': c, 'model_label': labels[c], 'dir': dirs[c], 'files': [], 'done': False} for c, n in enumerate(data.classes)]
+    man = open_run(out, settings, resume, overwrite, fresh, procs, _current)   # process 0 prepares `out`; every process gets the manifest
+    w, generative = RunWriter(out, man, dirs, procs), METHODS[cfg.method].generative
     chunks = class_chunks(data.num_classes, max(1, batch_size // cfg.ipc) if generative else 1)
     work = [ch for j, ch in enumerate(chunks) if procs.mine(j) and not all(w.done(c) for c in ch)]
     bar = tqdm(total=sum(len(ch) for ch in work), disable=not progress or procs.rank != 0, desc=f"{cfg.method} classes")
@@ -475,24 +256,19 @@ def _distill(cfg, out, resume, overwrite, dev, batch_size, progress, data, pipe,
         else:
             for c in chunk:
                 rows, extra = _real_rows(cfg, data, c, modes)
-                w.finish(c, _class_x(data, c, rows), time.time() - t0, indices=_class_rows(data, c)[rows].tolist(), **extra); bar.update(1)
+                w.finish(c, class_images(data, c, rows), time.time() - t0, indices=class_rows(data, c)[rows].tolist(), **extra); bar.update(1)
     bar.close()
     procs.barrier()                      # every process has written its classes
-    if procs.rank == 0: _finish(out, man, w.timings, procs, t_start, generative)
+    if procs.rank == 0: finish_run(out, man, w.timings, procs, t_start, lambda m: _summary(m, generative))
     procs.barrier()
     return man if procs.rank == 0 else json.loads((out/'manifest.json').read_text())
 
 # %% ../nbs/07_distill.ipynb
-def _finish(out:Path, man:dict, timings:dict, procs:Procs, t_start:float, generative:bool):
-    "Process 0: merge the parts, add the combined modes hash (and the real images' indices), mark the run complete."
-    _merge_parts(out, man)
+def _summary(man:dict, generative:bool):
+    "What a complete run's manifest adds: the combined modes hash (and the real images' indices)."
     hs = [e.get('modes_hash') for e in man['classes']]
     if all(hs): man['modes_hash'] = _combined_hash(hs)
     if not generative: man['indices'] = {e['name']: e['indices'] for e in man['classes'] if 'indices' in e}
-    timings['total_s'] = round(timings.get('total_s', 0) + time.time() - t_start, 3)
-    if procs.world > 1: man['processes'] = procs.world
-    man['status'] = 'complete'
-    atomic_json(out/'manifest.json', man)
 
 # %% ../nbs/07_distill.ipynb
 _P = lambda name: config_param(DistillConfig, name)
@@ -500,7 +276,8 @@ _P = lambda name: config_param(DistillConfig, name)
 @script
 def mgd3_distill(out:Param("output directory: OUT/<class>/<NNN>.png and OUT/manifest.json", str)=None,
                  method:_P('method')=DistillConfig.method, ipc:_P('ipc')=DistillConfig.ipc, seed:_P('seed')=DistillConfig.seed,
-                 modes:_P('modes')=DistillConfig.modes, mode_guidance_scale:_P('mode_guidance_scale')=DistillConfig.mode_guidance_scale,
+                 modes:_P('modes')=DistillConfig.modes, modes_random_state:_P('modes_random_state')=None, modes_flip:_P('modes_flip')=False,
+                 mode_guidance_scale:_P('mode_guidance_scale')=DistillConfig.mode_guidance_scale,
                  stop_t:_P('stop_t')=DistillConfig.stop_t, guidance_scale:_P('guidance_scale')=DistillConfig.guidance_scale,
                  num_inference_steps:_P('num_inference_steps')=DistillConfig.num_inference_steps, sampler:_P('sampler')=DistillConfig.sampler, data:_P('data')=None,
                  subset:_P('subset')=None, size:_P('size')=None, model:_P('model')=None, vae:_P('vae')=None, precision:_P('precision')=DistillConfig.precision,

@@ -15,7 +15,8 @@ from .core import MGD3Error, item_seed, atomic_json, atomic_safetensors
 
 # %% auto 0
 __all__ = ['MODE_FINDERS', 'MODE_METHODS', 'Modes', 'register_mode_finder', 'kmeans_modes', 'gmm_modes', 'closest_modes',
-           'random_rows', 'random_modes', 'find_class_modes', 'find_modes', 'modes_hash', 'save_modes', 'load_modes']
+           'random_rows', 'random_modes', 'find_class_modes', 'find_modes', 'flip_rows', 'modes_hash', 'save_modes',
+           'load_modes']
 
 # %% ../nbs/04_modes.ipynb
 @dataclass
@@ -166,6 +167,15 @@ def find_modes(latents, # N × latent shape (tensor or array), one row per datas
         modes[c], rows = find_class_modes(z[idx], c, ipc, method, seed)
         indices[c] = None if rows is None else idx[torch.as_tensor(rows)].tolist()
     return Modes(modes, indices, method, int(ipc), seed, tuple(z.shape[1:]), fingerprint, space)
+
+# %% ../nbs/04_modes.ipynb
+def flip_rows(n:int, # the number of images of class c
+              seed:int, # the run's seed
+              c:int # the class label: each class gets its own draws
+             )->torch.Tensor:
+    "Which of class c's `n` images `--modes_flip` mirrors: each with probability 1/2, by a generator seeded with (seed, c, -1)."
+    g = torch.Generator().manual_seed(item_seed(seed, c, -1))   # -1: apart from the noise keys (label, k >= 0) and random_rows' (seed, c)
+    return torch.rand(n, generator=g) < 0.5
 
 # %% ../nbs/04_modes.ipynb
 def modes_hash(modes:Modes, # the modes to hash

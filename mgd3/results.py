@@ -14,9 +14,10 @@ from .distill import DistillConfig, distill, weights_hash, METHODS as DISTILL_ME
 from .evaluate import evaluate, align_classes
 
 # %% auto 0
-__all__ = ['METHODS', 'IPCS', 'SEEDS', 'SWEEPS', 'TABLE_GENERATOR', 'table_cells', 'sweep_cells', 'cell_config', 'results_dir',
-           'sets_dir', 'state_path', 'cell_metrics', 'run_cell', 'load_cells', 'is_stale', 'generator_hash',
-           'current_cells', 'check_cell', 'run_cells', 'add_metrics', 'run_full', 'cell_stats', 'results_table']
+__all__ = ['METHODS', 'IPCS', 'SEEDS', 'SWEEPS', 'ROWS', 'TABLE_GENERATOR', 'table_cells', 'sweep_cells', 'cell_config',
+           'results_dir', 'sets_dir', 'state_path', 'cell_metrics', 'run_cell', 'load_cells', 'is_stale',
+           'generator_hash', 'current_cells', 'guided_steps', 'check_method', 'check_cell', 'run_cells', 'add_metrics',
+           'run_full', 'cell_stats', 'results_table']
 
 # %% ../nbs/10_results.ipynb
 METHODS = {'random': dict(method='random'),               # random real training images
@@ -155,8 +156,38 @@ def current_cells(d, model_hash:str|None=None)->tuple:
     return [c for c in cells if c['cell'] not in stale], stale
 
 # %% ../nbs/10_results.ipynb
+def guided_steps(config:dict # a recorded `DistillConfig` (as `DistillConfig.from_dict` reads it)
+                )->int:
+    "On how many of its sampling steps a distilled set's images were guided toward modes: 0 without a mode finder or with λ = 0, else the steps t > t_stop."
+    c = DistillConfig.from_dict(config); m = DISTILL_METHODS[c.method]
+    if not (m.generative and m.finder) or c.mode_guidance_scale == 0: return 0
+    return sum(t > c.stop_t for t in range(c.num_inference_steps))   # t runs num_inference_steps-1 ... 0
+
+# %% ../nbs/10_results.ipynb
+ROWS = {'random': dict(sampled=False, modes=False, guided=0, lam=None),      # real images, chosen at random
+        'kmeans_real': dict(sampled=False, modes=True, guided=0, lam=None),  # real images, chosen by their k-means modes
+        'dit': dict(sampled=True, modes=False, guided=0, lam=None),          # samples, never guided
+        'mgd3_nostop': dict(sampled=True, modes=True, guided=49, lam=0.1),   # samples guided on every step but the last (t > 0 of 50)
+        'mgd3': dict(sampled=True, modes=True, guided=24, lam=0.1)}          # the paper: guided while t > t_stop = 25 (t = 49 ... 26)
+
+# %% ../nbs/10_results.ipynb
+def _what(r:dict)->str:
+    return (f"{'sampled' if r['sampled'] else 'real'} images, {'with' if r['modes'] else 'without'} modes, guided on {r['guided']} steps"
+            + (f" with λ = {r['lam']:g}" if r['lam'] is not None else ''))
+
+def check_method(cell:dict)->dict:
+    "`cell`, once its record is what its row of the table is (`ROWS`); the λ and t_stop sweeps, which vary it, are left to their names."
+    m = re.fullmatch(r'(?:ipc\d+|sweep-cfg[\d.]+)-(\w+?)-(?:ipc10-)?seed\d+', cell['cell'])
+    if m is None or m.group(1) not in ROWS: return cell
+    conf, g = cell['distill']['config'], guided_steps(cell['distill']['config'])
+    got = dict(sampled=cell['distill'].get('model_hash') is not None, modes=cell.get('modes_hash') is not None, guided=g,
+               lam=DistillConfig.from_dict(conf).mode_guidance_scale if g else None)
+    if got != ROWS[m.group(1)]: raise MGD3Error(f"{cell['cell']}: its record shows {_what(got)}, but {m.group(1)} means {_what(ROWS[m.group(1)])}")
+    return cell
+
+# %% ../nbs/10_results.ipynb
 def check_cell(cell:dict, precision:str|None=None)->dict:
-    "`cell`, once its recorded settings are checked to be those its name stands for, and its evaluation the table's."
+    "`cell`, once its recorded settings are checked to be those its name stands for, its record to be what its method is (`check_method`), and its evaluation the table's."
     name, ev = cell['cell'], cell['eval']
     want, got = asdict(DistillConfig(**cell_config(name))), asdict(DistillConfig.from_dict(cell['distill']['config']))
     bad = [k for k in want if k != 'model' and got[k] != want[k]]   # `model` says where the generator was, `model_hash` which
@@ -164,6 +195,7 @@ def check_cell(cell:dict, precision:str|None=None)->dict:
                             f"but its name stands for {', '.join(f'{k}={want[k]!r}' for k in bad)}")
     if ev['protocol'] != 'dc' or (ev['settings']['ipc'], ev['settings']['seed']) != (want['ipc'], want['seed']):
         raise MGD3Error(f"{name}: not evaluated with the DC/DSA protocol at IPC {want['ipc']} with network seed {want['seed']}")
+    check_method(cell)
     if not 0 <= cell['accuracy'] <= 100: raise MGD3Error(f"{name}: accuracy {cell['accuracy']} is not a percentage")
     if precision and ev.get('precision', 'fp32') != precision: raise MGD3Error(f"{name}: evaluated in {ev.get('precision', 'fp32')}, not {precision}")
     return cell

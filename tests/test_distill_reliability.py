@@ -96,6 +96,7 @@ BAD = {  # id: (options, the words the error line must contain)
     'steps 0':                (lambda R: dict(num_inference_steps=0, stop_t=0), '--num_inference_steps must be a positive'),
     'negative lambda':        (lambda R: dict(mode_guidance_scale=-0.1), '--mode_guidance_scale must be >= 0'),
     'negative cfg':           (lambda R: dict(guidance_scale=-1), '--guidance_scale must be >= 0'),
+    'modes_random_state -1':  (lambda R: dict(modes_random_state=-1), '--modes_random_state must be an integer in 0..4294967295'),
     'batch_size 0':           (lambda R: dict(batch_size=0), '--batch_size must be positive'),
     'model dir missing':      (lambda R: dict(model=R/'nomodel'), 'does not exist'),
     'model dir empty':        (lambda R: dict(model=R/'m_empty'), 'no model found (it holds no model); looked for'),
@@ -269,7 +270,8 @@ def test_manifest_records_everything(fork_cli, tiny, tmp_path):
     d = tmp_path/'d'; assert fork_cli('mgd3_distill', *dargs(tiny, d)).returncode == 0
     m = manifest(d)
     assert {k: m['env'][k] for k in ('torch', 'diffusers', 'mgd3')} == {k: version(k) for k in ('torch', 'diffusers', 'mgd3')}
-    assert m['settings']['config'] == dict(method='mgd3', ipc=2, seed=0, modes='kmeans', mode_guidance_scale=0.1, stop_t=2,
+    assert m['settings']['config'] == dict(method='mgd3', ipc=2, seed=0, modes='kmeans', modes_random_state=None, modes_flip=False,
+                                           mode_guidance_scale=0.1, stop_t=2,
                                            guidance_scale=4.0, num_inference_steps=4, sampler='ddpm', data=str(tiny/'data'), subset=None,
                                            size=None, model=str(tiny/'model'), vae=None, precision='fp32')
     assert m['settings']['batch_size'] == 256
@@ -279,7 +281,15 @@ def test_manifest_records_everything(fork_cli, tiny, tmp_path):
     w = load_file(tiny/'model'/'transformer'/'diffusion_pytorch_model.safetensors'); h = hashlib.sha256()
     for k in sorted(w): h.update(k.encode()); h.update(w[k].float().numpy().tobytes())
     assert m['settings']['model_hash'] == h.hexdigest()[:16]
-    assert re.fullmatch('[0-9a-f]{16}', m['modes_hash'])
+    # the modes hash, computed independently: sklearn's k-means (random_state = the seed) on each class's pixels, hashed
+    # as the manifest defines it (per class: sha256 of "label:shape;" and the float32 centroids; then of the '|'-joined hashes)
+    from sklearn.cluster import KMeans
+    from mgd3.data import to_float
+    hs = []
+    for c in range(3):
+        M = KMeans(n_clusters=2, random_state=0, n_init='auto').fit(to_float(data.x[data.y == c]).reshape(-1, 64).numpy()).cluster_centers_
+        hs.append(hashlib.sha256(f"{c}:(2, 1, 8, 8);".encode() + M.astype('float32').tobytes()).hexdigest()[:16])
+    assert m['modes_hash'] == hashlib.sha256('|'.join(hs).encode()).hexdigest()[:16]
     assert m['status'] == 'complete'
     for c in m['classes']: assert c['done'] and c['files'] == sorted(f.name for f in (d/c['dir']).iterdir())
     # another model: another weights hash, the same modes (found in pixel space); another mode discovery: other modes
@@ -288,6 +298,10 @@ def test_manifest_records_everything(fork_cli, tiny, tmp_path):
     assert e['settings']['model_hash'] != m['settings']['model_hash'] and e['modes_hash'] == m['modes_hash']
     assert fork_cli('mgd3_distill', *dargs(tiny, tmp_path/'f', modes='random')).returncode == 0
     assert manifest(tmp_path/'f')['modes_hash'] != m['modes_hash']
+    # the original code's mode discovery: other modes (mirrored images), recorded as such
+    r = fork_cli('mgd3_distill', *dargs(tiny, tmp_path/'g', seed=5, modes_random_state=0), '--modes_flip'); assert r.returncode == 0, r.stderr
+    g = manifest(tmp_path/'g')
+    assert (g['settings']['config']['modes_flip'], g['settings']['config']['modes_random_state']) == (True, 0) and g['modes_hash'] != m['modes_hash']
 
 # ---------------------------------------------------------------------------------------------------------------------
 # mgd3_pretrain: kill, resume, refuse other settings
@@ -381,9 +395,12 @@ def test_eval_resumes_a_killed_run(fork_cli, tiny, tmp_path):
         p.send_signal(signal.SIGKILL); p.wait()
         if p.returncode == -signal.SIGKILL and ck.exists() and not j.exists(): break
     else: pytest.fail('the evaluation always finished before it could be killed')
+    from mgd3.core import read_record
+    at = read_record(ck, 'mgd3_run')['epoch']   # the epoch the killed run's checkpoint holds
+    assert 0 < at < 400
     r = fork_cli('mgd3_eval', *args, '--resume'); assert r.returncode == 0, r.stderr
     resumed = json.loads(j.read_text())['runs'][0]
-    assert 0 < resumed['resumed_from'] < 400 and not ck.exists()
+    assert resumed['resumed_from'] == at and not ck.exists()
     # without --resume the run starts again from epoch 0, and ends with the same loss and accuracy
     r = fork_cli('mgd3_eval', *args); assert r.returncode == 0, r.stderr
     fresh = json.loads(j.read_text())['runs'][0]

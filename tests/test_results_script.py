@@ -111,3 +111,27 @@ def test_check_cell_reads_the_settings():
     with pytest.raises(MGD3Error, match=r"distilled with method='mgd3', stop_t=0, guidance_scale=4.0, but its name stands for method='dit', stop_t=25, guidance_scale=2.0"):
         R.check_cell(rec | {'cell': 'sweep-cfg2-dit-ipc10-seed0'})
     with pytest.raises(MGD3Error, match='evaluated in bf16, not fp32'): R.check_cell(rec, 'fp32')
+
+def test_check_cell_refuses_a_record_that_is_not_its_method():
+    "A record's name may agree with its settings while the record shows another method: each row's meaning is checked on its own."
+    mgd3 = json.loads((ROOT/'results'/'fmnist'/'ipc10-mgd3-seed0.json').read_text())
+    assert R.check_cell(mgd3) is mgd3 and R.guided_steps(mgd3['distill']['config']) == 24
+    with pytest.raises(MGD3Error, match=r"^ipc10-mgd3-seed0: its record shows sampled images, without modes, guided on 24 steps with λ = 0.1, "
+                                        r"but mgd3 means sampled images, with modes, guided on 24 steps with λ = 0.1$"):
+        R.check_cell(mgd3 | {'modes_hash': None})      # sampled with no modes to guide toward
+    dit = json.loads((ROOT/'results'/'fmnist'/'ipc10-dit-seed0.json').read_text())
+    with pytest.raises(MGD3Error, match=r"^ipc10-dit-seed0: its record shows real images, without modes, guided on 0 steps, but dit means sampled"):
+        R.check_cell(dit | {'distill': dit['distill'] | {'model_hash': None}})   # no generator: not samples
+    nostop = json.loads((ROOT/'results'/'fmnist'/'ipc10-mgd3_nostop-seed0.json').read_text())
+    assert R.guided_steps(nostop['distill']['config']) == 49 and R.check_method(nostop) is nostop
+
+def test_every_row_is_what_it_says():
+    "The records `run_cell` makes from the table's settings are what each row means (`ROWS`, written apart from `METHODS`)."
+    from dataclasses import asdict
+    from mgd3.distill import DistillConfig, METHODS as DM
+    assert list(R.ROWS) == list(R.METHODS)
+    for name, kw in R.table_cells() + R.sweep_cells('cfg'):
+        m = DM[kw['method']]
+        rec = {'cell': name, 'distill': {'config': asdict(DistillConfig(**kw)), 'model_hash': 'h' if m.generative else None},
+               'modes_hash': 'm' if m.finder else None}
+        assert R.check_method(rec) is rec, name

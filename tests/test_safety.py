@@ -52,18 +52,18 @@ def test_no_pickle_in_the_library():
 
 def test_losing_the_lock_race_leaves_the_winner_alone(tmp_path, monkeypatch):
     "Another writer creates --out and takes the lock between our checks and our lock: we refuse and delete nothing."
-    import subprocess, sys, mgd3.distill as md
+    import subprocess, sys, mgd3.distill as md, mgd3.runs as runs
     x, y, names = tiny_images(n_per_class=4, num_classes=2, size=8)
     save_image_folder(ImageSet(to_uint8(x), y, names), tmp_path/'data')
     save_model(tmp_path/'model', tiny_dit(num_classes=2), names)
     out = tmp_path/'new'/'out'
     other = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])   # a live pid for the other writer
-    real_enter = md.DirLock.__enter__
+    real_enter = runs.DirLock.__enter__
     def racing_enter(self):   # the other writer wins just before we try the lock
         out.mkdir(parents=True); (out/'.mgd3.lock').write_text(f"{other.pid} {socket.gethostname()}")
         (out/'manifest.json').write_text('{"classes": []}')   # what it has written so far
         return real_enter(self)
-    monkeypatch.setattr(md.DirLock, '__enter__', racing_enter)
+    monkeypatch.setattr(runs.DirLock, '__enter__', racing_enter)
     try:
         cfg = md.DistillConfig(data=str(tmp_path/'data'), model=str(tmp_path/'model'), ipc=2, num_inference_steps=4, stop_t=2)
         with pytest.raises(MGD3Error, match='is writing'): md.distill(cfg, out, progress=False)
