@@ -14,11 +14,12 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from fastcore.basics import patch
 from fastcore.script import Param, store_true
-from .core import (check_choice, MGD3Error, item_seed, get_device, atomic_json, script, env_info, module_tensors, load_module_tensors,
+from .core import (check_choice, MGD3Error, item_seed, get_device, atomic_json, script, env_info, config_param, module_tensors, load_module_tensors,
                        optimizer_tensors, restore_optimizer, save_tensors, read_record, load_tensors)
 from .data import ImageSet, load_fashion_mnist, load_image_folder, safe_name, resolve_data, DATASETS, DEFAULT_DATASET
 from .networks import NETWORKS, get_network, norm_stats, to_input
 from .augment import DSA, IDCAugment, cutmix
+from .softlabel import SoftLabelConfig, soft_label_sets
 
 # %% auto 0
 __all__ = ['PROTOCOLS', 'DEFAULT_NET', 'PRECISIONS', 'RESULT_KEYS', 'Recipe', 'idc_epochs', 'recipe', 'lr_factor', 'accuracy',
@@ -26,7 +27,7 @@ __all__ = ['PROTOCOLS', 'DEFAULT_NET', 'PRECISIONS', 'RESULT_KEYS', 'Recipe', 'i
 
 # %% ../nbs/08c_evaluate.ipynb
 PROTOCOLS = ('dc', 'idc', 'soft')
-DEFAULT_NET = {'dc': 'convnet3', 'idc': 'resnetap10', 'soft': 'resnet18'}
+DEFAULT_NET = {'dc': 'convnet3', 'idc': 'resnetap10', 'soft': 'resnet18_bn'}
 
 # %% ../nbs/08c_evaluate.ipynb
 @dataclass
@@ -204,7 +205,7 @@ def train_and_test(net:nn.Module, train_x, train_y, test_x, test_y, rc:Recipe, m
                    checkpoint_key:str='', # what identifies this run (data, recipe, seed); a file with another key is ignored
                    checkpoint_every_s:float=300.0, # seconds between checkpoints (written at the end of an epoch)
                   )->dict:
-    "Train `net` on uint8 `train_x` under `rc`, test on `test_x` (all on the net's device); accuracies in %."
+    "Train `net` on uint8 `train_x` under `rc`, test on `test_x` (tensors on the net's device, or `mgd3.softlabel.FolderImages`); accuracies in %."
     tr = Trainer(net, rc, mean, std, size, seed, teacher, precision)
     n, bs, dev = len(train_x), min(rc.batch_size, len(train_x)), tr.device
     history, loss, start, prior_s = [], None, 0, 0.0
@@ -216,7 +217,8 @@ def train_and_test(net:nn.Module, train_x, train_y, test_x, test_y, rc:Recipe, m
     bar = tqdm(range(start, rc.epochs), initial=start, total=rc.epochs, desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
     for e in bar:
         tr.start_epoch(e)
-        for idx in torch.randperm(n, generator=tr.gen, device=dev).split(bs): loss = tr.step(train_x[idx], train_y[idx])
+        order = torch.randperm(n, generator=tr.gen, device=dev).split(bs)   # images kept in files are read a batch ahead
+        for idx, xb in zip(order, train_x.batches(order) if hasattr(train_x, 'batches') else (train_x[i] for i in order)): loss = tr.step(xb, train_y[idx])
         done = e + 1
         if test_x is not None and rc.eval_every and done % rc.eval_every == 0 and done >= rc.eval_from and done < rc.epochs:
             history.append((done, accuracy(net, test_x, test_y, tr.mean, tr.std, size)))
@@ -325,13 +327,13 @@ def _summary(protocol:str, net:str, rc:Recipe, precision:str, recs:list, setting
 def evaluate(train:ImageSet|list, # the distilled set, or one set per distillation seed (run i uses set i mod n)
              test:ImageSet, # real test images with the same classes, in the same label order
              protocol:str='dc', # 'dc', 'idc' or 'soft'
-             net:str|None=None, # a key of `NETWORKS`; default per protocol (convnet3, resnetap10, resnet18)
+             net:str|None=None, # a key of `NETWORKS`; default per protocol (convnet3, resnetap10, resnet18_bn)
              runs:int=3, epochs:int|None=None, # None: the protocol's
              seed:int=0, # run i initialises its network (and augmentation) from seed + i
              device=None, progress:bool=True,
              state_file=None, # JSON file recording finished runs; re-runs with the same settings skip them
              size:int|None=None, # train/test image size; default: the images' (idc/soft: at most 224)
-             teacher=None, # soft protocol: a trained `nn.Module`, or an `ImageSet` of real images to train one on
+             teacher=None, # soft protocol: a trained `nn.Module` (e.g. `mgd3.softlabel.SubsetTeacher`), or an `ImageSet` of real images to train one on
              teacher_epochs:int=20,
              precision:str='fp32', # 'bf16': train under bf16 autocast (faster on CPUs with AVX-512 BF16 / AMX and on GPUs); 'auto': bf16 where supported
              checkpoint_minutes:float=5.0, # with `state_file`: checkpoint the run in progress this often
@@ -375,7 +377,7 @@ def align_classes(s:ImageSet, names:list, what:str='the test set')->ImageSet:
     return ImageSet(s.x, perm[s.y], list(names), s.name, s.wnids and [s.wnids[mine.index(c)] for c in want])
 
 # %% ../nbs/08c_evaluate.ipynb
-def _check_eval_args(protocol, net, runs, epochs, precision, resume, json, checkpoint_minutes):
+def _check_eval_args(protocol, net, runs, epochs, precision, resume, json, checkpoint_minutes, soft:SoftLabelConfig|None=None):
     "The command line's checks, made before anything is loaded."
     check_choice('protocol', protocol, PROTOCOLS)
     check_choice('net', net, NETWORKS)
@@ -384,6 +386,7 @@ def _check_eval_args(protocol, net, runs, epochs, precision, resume, json, check
     if precision not in (*PRECISIONS, 'auto'): raise MGD3Error(f"unknown --precision {precision!r}: choose one of {', '.join(PRECISIONS)} or auto")
     if resume and json is None: raise MGD3Error("--resume needs --json FILE: finished runs are recorded in FILE.state")
     if checkpoint_minutes < 0: raise MGD3Error(f"--checkpoint_minutes must not be negative, got {checkpoint_minutes:g}")
+    if soft is not None: soft.check(protocol)
 
 # %% ../nbs/08c_evaluate.ipynb
 def _load_distilled(dirs:list, size:int|None)->list:
@@ -395,8 +398,11 @@ def _load_distilled(dirs:list, size:int|None)->list:
     return sets
 
 # %% ../nbs/08c_evaluate.ipynb
-def _eval_sets(dirs:list, test, teacher, protocol:str, size:int|None)->tuple:
-    "(distilled sets, test set, its name, the teacher's training set or None), every class matched by name."
+def _eval_sets(dirs:list, test, soft:SoftLabelConfig, protocol:str, size:int|None)->tuple:
+    "(distilled sets, test set, its name, the teacher or its training set or None, image size), every class matched by name."
+    if protocol == 'soft' and soft.from_file:   # RDED's setting: a pretrained teacher, images read from their files
+        trains, tst, teacher, size = soft_label_sets(dirs, test, soft, size)
+        return trains, tst, str(test), teacher, size
     trains = _load_distilled(dirs, size)
     names = trains[0].classes
     tname = f"{test or DEFAULT_DATASET} test" if test is None or test in DATASETS else test
@@ -404,13 +410,13 @@ def _eval_sets(dirs:list, test, teacher, protocol:str, size:int|None)->tuple:
     tst = align_classes(tst, names, f"the test set ({tname})")
     if tst.shape[0] != trains[0].shape[0]:
         raise MGD3Error(f"the distilled images have {trains[0].shape[0]} channel(s) but the test images {tst.shape[0]}")
-    tch = None
+    tch, data = None, soft.teacher_data
     if protocol == 'soft':
-        if teacher is not None: tch = resolve_data(teacher, size=size or trains[0].shape[-1], channels=trains[0].shape[0])
+        if data is not None: tch = resolve_data(data, size=size or trains[0].shape[-1], channels=trains[0].shape[0])
         elif test is None or test in DATASETS: tch = resolve_data(test)   # the named dataset's training split
-        else: raise MGD3Error("--protocol soft with --test needs --teacher DIR (real training images to train the teacher on)")
+        else: raise MGD3Error("--protocol soft --teacher self with --test DIR needs --teacher_data DIR (real training images to train the teacher on), or pass --teacher FILE")
         tch = align_classes(tch, names, "the teacher's training set")
-    return trains, tst, tname, tch
+    return trains, tst, tname, tch, size
 
 # %% ../nbs/08c_evaluate.ipynb
 def _print_results(res:dict, runs:int):
@@ -421,10 +427,12 @@ def _print_results(res:dict, runs:int):
     print(f"{res['net']}, {res['protocol']} protocol, {res['precision']}, {runs} run(s), {res['metric']} top-1: {res['mean']:.2f} ± {res['std']:.2f} %")
 
 # %% ../nbs/08c_evaluate.ipynb
+_S = lambda name: config_param(SoftLabelConfig, name)
+
 @script
 def mgd3_eval(dirs:Param("distilled ImageFolder(s), DIR/<class>/<NNN>.png; run i trains on DIR i mod n", str, nargs='+'),
               protocol:Param("evaluation protocol: dc, idc or soft", str)='dc',
-              net:Param("network: " + ", ".join(NETWORKS) + " (default: convnet3 for dc, resnetap10 for idc, resnet18 for soft)", str)=None,
+              net:Param("network: " + ", ".join(NETWORKS) + " (default: convnet3 for dc, resnetap10 for idc, resnet18_bn for soft)", str)=None,
               runs:Param("number of trained networks", int)=3,
               epochs:Param("training epochs (default: the protocol's)", int)=None,
               seed:Param("run i uses seed + i", int)=0,
@@ -433,14 +441,15 @@ def mgd3_eval(dirs:Param("distilled ImageFolder(s), DIR/<class>/<NNN>.png; run i
               size:Param("resize train and test images to N px", int)=None,
               device:Param("cpu, cuda, mps (default: best available)", str)=None,
               resume:Param("skip runs already recorded beside --json (in JSON.state) and continue an interrupted run from its checkpoint", store_true)=False,
-              teacher:Param("soft protocol: the teacher's real training images, an ImageFolder or a registered dataset (default: --test's dataset, fashion-mnist)", str)=None,
-              teacher_epochs:Param("soft protocol: teacher training epochs", int)=20,
+              teacher:_S('teacher')=SoftLabelConfig.teacher, teacher_data:_S('teacher_data')=None,
+              teacher_epochs:_S('teacher_epochs')=SoftLabelConfig.teacher_epochs, subset:_S('subset')=None, workers:_S('workers')=None,
               precision:Param("fp32, bf16 (autocast: faster on CPUs with AVX-512 BF16 and on GPUs), or auto (bf16 where supported)", str)='fp32',
               checkpoint_minutes:Param("with --json: checkpoint the run in progress this often (JSON.state.runI.safetensors)", float)=5.0):
     "Train and test evaluation networks on a distilled ImageFolder; print each run's accuracy and mean ± std."
-    _check_eval_args(protocol, net, runs, epochs, precision, resume, json, checkpoint_minutes)
+    soft = SoftLabelConfig(teacher, teacher_data, teacher_epochs, subset, workers)
+    _check_eval_args(protocol, net, runs, epochs, precision, resume, json, checkpoint_minutes, soft)
     dirs = list(dirs)
-    trains, tst, tname, tch = _eval_sets(dirs, test, teacher, protocol, size)
+    trains, tst, tname, tch, size = _eval_sets(dirs, test, soft, protocol, size)
     state = None
     if json is not None:
         state = Path(str(json) + '.state')
