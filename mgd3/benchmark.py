@@ -13,7 +13,7 @@ from .dit import make_dit, dit_scheduler
 from .pipeline import ModeGuidedDiTPipeline
 
 # %% auto 0
-__all__ = ['matmul_flops', 'measure_speed', 'forward_flops', 'vae_flops', 'benchmark_sampler']
+__all__ = ['SD_VAE', 'matmul_flops', 'measure_speed', 'forward_flops', 'vae_flops', 'benchmark_sampler']
 
 # %% ../nbs/13_benchmark.ipynb
 def matmul_flops(n:int=2048, iters:int=10, device=None, dtype=torch.float32)->float:
@@ -80,45 +80,64 @@ def vae_flops(config:dict # an `AutoencoderKL` config (e.g. sd-vae-ft-mse's stru
     return fe.get_total_flops(), fd.get_total_flops()
 
 # %% ../nbs/13_benchmark.ipynb
+SD_VAE = dict(in_channels=3, out_channels=3, latent_channels=4, down_block_types=['DownEncoderBlock2D'] * 4,
+              up_block_types=['UpDecoderBlock2D'] * 4, block_out_channels=[128, 256, 512, 512], layers_per_block=2,
+              sample_size=256, scaling_factor=0.18215)   # stabilityai/sd-vae-ft-mse's structure
+
+# %% ../nbs/13_benchmark.ipynb
+def _sampler_cases(pipe:ModeGuidedDiTPipeline, y, m, steps:int, bs:int, n1:int, output_type:str, seed:int)->dict:
+    "The cases `benchmark_sampler` times: name -> (images made, function)."
+    n, k, dev = len(y), pipe.num_classes, pipe._execution_device
+    run = lambda n, **kw: pipe(y[:n], generator=seed, num_inference_steps=steps, stop_t=steps // 2, output_type=output_type, **kw)
+    @torch.no_grad()
+    def bare():   # the transformer calls the sampler makes: 2·B inputs (CFG) per step, nothing else
+        for s in range(0, n, bs):
+            nb = min(bs, n - s)
+            x = torch.randn(2 * nb, *pipe.latent_shape, device=dev, dtype=pipe.transformer.dtype)
+            yy = torch.cat([y[s:s+nb], torch.full((nb,), k)]).to(dev)
+            for t in range(steps): pipe.transformer(x, torch.full((2 * nb,), 500, device=dev), class_labels=yy)
+    dec = ', decoded' if output_type != 'latent' else ''
+    return {f'batched pipeline, mode-guided (batch {bs}{dec})': (n, lambda: run(n, modes=m, batch_size=bs)),
+            f'batched pipeline, unguided (batch {bs}{dec})': (n, lambda: run(n, modes=None, batch_size=bs)),
+            f'batch-1 loop, mode-guided (as the official sampler{dec})': (n1, lambda: run(n1, modes=m[:n1], batch_size=1)),
+            f'bare transformer forwards only (batch 2x{bs})': (n, bare)}
+
+# %% ../nbs/13_benchmark.ipynb
+def _best_times(cases:dict, dev, repeats:int)->dict:
+    "The fastest time of each case's function over `repeats` rounds, the cases interleaved in each round."
+    best = {name: float('inf') for name in cases}
+    for _ in range(repeats):
+        for name, (_, f) in cases.items():
+            sync_device(dev); t0 = time.perf_counter(); f(); sync_device(dev)
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+# %% ../nbs/13_benchmark.ipynb
 def benchmark_sampler(pipe:ModeGuidedDiTPipeline|None=None, # default: a random `make_dit('fmnist')` (speed does not depend on weights)
                       n_images:int=100, # images sampled (classes × modes)
                       steps:int=50, batch_size:int|None=None, device=None, seed:int=0,
                       repeats:int=3, # each measurement is repeated (interleaved with the others) and the fastest kept
-                      print_table:bool=True)->list:
+                      print_table:bool=True,
+                      n_batch1:int|None=None, # images of the batch-1 loop (default: n_images)
+                      decode:bool=False # include decoding the latents with the pipeline's VAE in the pipeline's times
+                     )->list:
     "Time the batched pipeline, a batch-1 loop, guided vs unguided, and the bare forward passes; returns rows of results."
-    from mgd3.dit import make_dit
     dev = get_device(device)
     if pipe is None: pipe = ModeGuidedDiTPipeline(make_dit('fmnist').eval(), dit_scheduler())
-    pipe.to(dev)
-    k, bs = pipe.num_classes, int(batch_size or n_images)
-    y = torch.arange(n_images) % k
+    pipe.to(dev); pipe.set_progress_bar_config(disable=True)
+    bs, n1 = int(batch_size or n_images), int(n_batch1 or n_images)
+    y = torch.arange(n_images) % pipe.num_classes
     m = torch.randn(n_images, *pipe.latent_shape, generator=torch.Generator().manual_seed(seed))
-    pipe.set_progress_bar_config(disable=True)
-    run = lambda **kw: pipe(y, generator=seed, num_inference_steps=steps, stop_t=steps // 2, output_type='latent', **kw)
-    @torch.no_grad()
-    def bare():   # the transformer calls the sampler makes: 2·B inputs (CFG) per step, nothing else
-        for s in range(0, n_images, bs):
-            nb = min(bs, n_images - s)
-            x = torch.randn(2 * nb, *pipe.latent_shape, device=dev, dtype=pipe.transformer.dtype)
-            yy = torch.cat([y[s:s+nb], torch.full((nb,), k)]).to(dev)
-            for t in range(steps): pipe.transformer(x, torch.full((2 * nb,), 500, device=dev), class_labels=yy)
-    cases = {f'batched pipeline, mode-guided (batch {bs})': lambda: run(modes=m, batch_size=bs),
-             f'batched pipeline, unguided (batch {bs})': lambda: run(modes=None, batch_size=bs),
-             'batch-1 loop, mode-guided (as the official sampler)': lambda: run(modes=m, batch_size=1),
-             f'bare transformer forwards only (batch 2x{bs})': bare}
-    pipe(y[:2], generator=seed, num_inference_steps=2, output_type='latent')   # warm-up
-    best = {name: float('inf') for name in cases}
-    for _ in range(repeats):
-        for name, f in cases.items():
-            sync_device(dev); t0 = time.perf_counter(); f(); sync_device(dev)
-            best[name] = min(best[name], time.perf_counter() - t0)
-    rows = [{'what': name, 'seconds': t, 'images_per_s': n_images / t} for name, t in best.items()]
-    t_b, t_u, t_1, t_f = best.values()
-    summary = {'speed-up of batching (x)': t_1 / t_b, 'cost of mode guidance (%)': 100 * (t_b / t_u - 1),
-               'sampler overhead over bare forwards (%)': 100 * (t_b / t_f - 1)}
+    cases = _sampler_cases(pipe, y, m, steps, bs, n1, 'pt' if decode else 'latent', seed)
+    pipe(y[:2], generator=seed, num_inference_steps=2, output_type='pt' if decode else 'latent')   # warm-up
+    best = _best_times(cases, dev, repeats)
+    rows = [{'what': name, 'images': cases[name][0], 'seconds': t, 'images_per_s': cases[name][0] / t} for name, t in best.items()]
+    g, u, one, bare = rows
+    summary = {'speed-up of batching (x)': g['images_per_s'] / one['images_per_s'], 'cost of mode guidance (%)': 100 * (g['seconds'] / u['seconds'] - 1),
+               'sampler overhead over bare forwards (%)': 100 * (g['seconds'] / bare['seconds'] - 1)}
     if print_table:
-        print(f"{n_images} images, {steps} steps, device {dev}, best of {repeats}")
-        print(f"{'':52s} {'seconds':>9s} {'images/s':>10s}")
-        for r in rows: print(f"{r['what']:52s} {r['seconds']:9.2f} {r['images_per_s']:10.2f}")
-        for kk, v in summary.items(): print(f"{kk:52s} {v:9.1f}")
+        print(f"{n_images} images ({n1} in the batch-1 loop), {steps} steps, device {dev}, best of {repeats}")
+        print(f"{'':60s} {'images':>6s} {'seconds':>9s} {'images/s':>10s}")
+        for r in rows: print(f"{r['what']:60s} {r['images']:6d} {r['seconds']:9.2f} {r['images_per_s']:10.2f}")
+        for kk, v in summary.items(): print(f"{kk:60s} {'':6s} {v:9.1f}")
     return rows + [summary]

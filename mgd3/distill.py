@@ -65,7 +65,7 @@ class DistillConfig:
     subset: str|None = opt(None, 'ImageNet subset when --data is an ImageNet train folder', lambda: SUBSETS)
     size: int|None = opt(None, 'resize + centre-crop --data images to this size')
     model: str|None = opt(None, 'the generator: a shipped model (fmnist-dit, the default), a model folder or what mgd3_pretrain --out wrote, or DiT-XL/2 (a DiTPipeline folder or hub id)')
-    vae: str|None = opt(None, "DiT-XL/2 only: another VAE, a folder or hub id (the paper: stabilityai/sd-vae-ft-mse); default: the model's own")
+    vae: str|None = opt(None, "DiT-XL/2 only: the VAE, a folder or hub id; default: stabilityai/sd-vae-ft-mse (the paper's), from the Hugging Face cache or the hub; the model folder's own vae/ is used only if named here")
     precision: str = opt('fp32', "the generator's precision while sampling: fp32, bf16 or fp16")
 
 # %% ../nbs/07_distill.ipynb

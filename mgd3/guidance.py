@@ -28,7 +28,7 @@ def step_sigma(scheduler, # a diffusers `DDPMScheduler` after `set_timesteps`
 
 # %% ../nbs/05_guidance.ipynb
 def mode_guided_step(scheduler, # `DDPMScheduler` (DiT: `mgd3.dit.dit_scheduler()`) after `set_timesteps`
-                     model_output:torch.Tensor, # B × 2C: CFG-combined ε and the variance half (`cfg_output`)
+                     model_output:torch.Tensor, # B × 2C: CFG-combined ε (DiT-XL/2: DiT's 3-channel rule) and the conditional variance half
                      t, # current timestep
                      x_t:torch.Tensor, # B × C × H × W
                      modes:torch.Tensor|None, # m, broadcastable to x_t; None: no guidance

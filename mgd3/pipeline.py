@@ -20,8 +20,9 @@ from .train import shipped_model_dir
 from .guidance import mode_guided_step, ddim_mode_guided_step, guide_at
 
 # %% auto 0
-__all__ = ['SHIPPED_MODELS', 'DTYPES', 'DIT_XL_ID', 'ModeGuidedPipelineOutput', 'ModeGuidedDiTPipeline', 'image_keys',
-           'is_dit_pipeline', 'resolve_model', 'parse_dtype', 'tiny_dit_xl_folder']
+__all__ = ['SHIPPED_MODELS', 'DTYPES', 'DIT_XL_ID', 'SD_VAE_ID', 'KNOWN_DITS', 'ModeGuidedPipelineOutput',
+           'ModeGuidedDiTPipeline', 'image_keys', 'is_dit_pipeline', 'resolve_model', 'parse_dtype',
+           'tiny_dit_xl_folder', 'tiny_sd_vae_folder']
 
 # %% ../nbs/06_pipeline.ipynb
 @dataclass
@@ -37,11 +38,15 @@ class ModeGuidedDiTPipeline(DiffusionPipeline):
     _callback_tensor_inputs = ['latents', 'pred_original_sample']
     defaults = {'guidance_scale': 4.0, 'num_inference_steps': 50, 'stop_t': 25}   # DiT's, as the paper samples
     def __init__(self, transformer:DiTTransformer2DModel, scheduler:DDPMScheduler, vae:AutoencoderKL|None=None,
-                 id2label:dict|None=None # class names by label, as in diffusers' `DiTPipeline`
+                 id2label:dict|None=None, # class names by label, as in diffusers' `DiTPipeline`
+                 cfg_channels:int|None=None # CFG combines ε's first `cfg_channels` channels, the rest stay conditional; None: all
                 ):
         super().__init__()
+        if cfg_channels is not None and (isinstance(cfg_channels, bool) or int(cfg_channels) != cfg_channels or cfg_channels < 1):
+            raise MGD3Error(f"cfg_channels must be a positive number of ε channels or None (all), got {cfg_channels!r}")
         self.register_modules(transformer=transformer, scheduler=scheduler, vae=vae)
-        self.register_to_config(id2label=None if id2label is None else {str(k): str(v) for k, v in dict(id2label).items()})
+        self.register_to_config(id2label=None if id2label is None else {str(k): str(v) for k, v in dict(id2label).items()},
+                                cfg_channels=None if cfg_channels is None else int(cfg_channels))
         self.image_processor = VaeImageProcessor(do_resize=False)
         self.mgd3_info = {}
 
@@ -107,7 +112,10 @@ def _generators(generator, labels)->list:
 _OUTPUT_TYPES = ('pil', 'np', 'pt', 'latent')
 
 @patch
-def _prepare(self:ModeGuidedDiTPipeline, class_labels, modes, guidance_scale, mode_guidance_scale, stop_t, steps, generator, output_type, batch_size, sampler):
+def _prepare(self:ModeGuidedDiTPipeline, class_labels, modes, guidance_scale, mode_guidance_scale, stop_t, steps, generator, output_type, batch_size, sampler,
+             callback_inputs=()):
+    bad = [k for k in callback_inputs if k not in self._callback_tensor_inputs]
+    if bad: raise MGD3Error(f"callback_on_step_end_tensor_inputs: {bad[0]!r} is not one of {', '.join(self._callback_tensor_inputs)}")
     y = torch.as_tensor(class_labels).reshape(-1).long().cpu()
     if len(y) == 0: raise MGD3Error("no class labels given: pass one label per image to sample")
     if y.min() < 0 or y.max() >= self.num_classes:
@@ -124,6 +132,9 @@ def _prepare(self:ModeGuidedDiTPipeline, class_labels, modes, guidance_scale, mo
     if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1): raise MGD3Error(f"batch_size must be a positive integer, got {batch_size}")
     if sampler == 'ddpm' and not isinstance(self.scheduler, DDPMScheduler):
         raise MGD3Error(f"the DDPM sampler needs a DDPMScheduler, this pipeline has a {type(self.scheduler).__name__}")
+    vt = getattr(self.scheduler.config, 'variance_type', None)
+    if sampler == 'ddpm' and vt in ('learned', 'learned_range') and not self.learned_sigma:
+        raise MGD3Error(f"the scheduler's variance_type is {vt!r} but the transformer has no variance output")
     if modes is not None:
         modes = torch.as_tensor(modes).float()
         if tuple(modes.shape) != (len(y), *self.latent_shape):
@@ -143,11 +154,39 @@ def decode_latents(self:ModeGuidedDiTPipeline, latents:torch.Tensor, batch_size:
 
 # %% ../nbs/06_pipeline.ipynb
 class _Float32Output:
-    "Call a transformer in its own dtype and return its output in float32 (the sampler's arithmetic stays in float32)."
-    def __init__(self, model): self.model, self.config = model, model.config
+    "Call a transformer in its own dtype and return its output in float32 (the sampler's arithmetic stays in float32); keeps the last output."
+    def __init__(self, model): self.model, self.config, self.last = model, model.config, None
     def __call__(self, x, t, class_labels=None):
-        out = self.model(x.to(self.model.dtype), t, class_labels=class_labels).sample
-        return Transformer2DModelOutput(sample=out.float())
+        self.last = self.model(x.to(self.model.dtype), t, class_labels=class_labels).sample.float()
+        return Transformer2DModelOutput(sample=self.last)
+
+# %% ../nbs/06_pipeline.ipynb
+@patch
+def _model_output(self:ModeGuidedDiTPipeline, model:_Float32Output, x, t, y, guidance_scale:float)->torch.Tensor:
+    "ε̃ (CFG on the first `cfg_channels` ε channels, the conditional ε on the others) and the conditional variance half, or ε̃ alone."
+    out, C, k = cfg_output(model, x, t, y, guidance_scale), x.shape[1], self.config.get('cfg_channels')
+    if k is not None and k < C and guidance_scale != 1.0:   # DiT's forward_with_cfg: eps, rest = model_out[:, :3], model_out[:, 3:]
+        out[:, k:C] = model.last[:len(x), k:C]                   # cfg_output's batch is [conditional, null label]
+    full = self.learned_sigma and getattr(self.scheduler.config, 'variance_type', None) in ('learned', 'learned_range')
+    return out if full else out[:, :C]
+
+# %% ../nbs/06_pipeline.ipynb
+@patch
+def _sample_batch(self:ModeGuidedDiTPipeline, model:_Float32Output, y, gens:list, modes, steps:int, stop_t:int, guidance_scale:float,
+                  lam:float, sampler:str, callback, callback_inputs, bar)->torch.Tensor:
+    "The final latents (CPU, float32) of one batch: x_T from each image's generator, then the steps of `__call__`."
+    sch = self.scheduler
+    latents = randn_tensor((len(gens), *self.latent_shape), generator=gens, device=self._execution_device, dtype=torch.float32)   # x_T
+    for i, t in enumerate(sch.timesteps):
+        out = self._model_output(model, latents, t, y, guidance_scale)       # ε̃ (CFG) and the conditional variance half
+        guide = modes is not None and guide_at(i, steps, stop_t)
+        if sampler == 'ddpm': latents, pred_original_sample = mode_guided_step(sch, out, t, latents, modes, lam, guide, gens)
+        else: latents, pred_original_sample = ddim_mode_guided_step(sch, out, t, latents, modes, lam, guide)
+        if callback is not None:
+            now = {'latents': latents, 'pred_original_sample': pred_original_sample}
+            latents = callback(self, i, t, {k: now[k] for k in callback_inputs}).pop('latents', latents)
+        bar.update()
+    return latents.float().cpu()
 
 # %% ../nbs/06_pipeline.ipynb
 @patch
@@ -170,35 +209,17 @@ def __call__(self:ModeGuidedDiTPipeline, class_labels, # one class label per ima
     guidance_scale = d['guidance_scale'] if guidance_scale is None else guidance_scale
     steps = int(d['num_inference_steps'] if num_inference_steps is None else num_inference_steps)
     stop_t = steps // 2 if stop_t is None else stop_t
-    bad = [k for k in callback_on_step_end_tensor_inputs if k not in self._callback_tensor_inputs]
-    if bad: raise MGD3Error(f"callback_on_step_end_tensor_inputs: {bad[0]!r} is not one of {', '.join(self._callback_tensor_inputs)}")
     y, modes, gens = self._prepare(class_labels, modes, guidance_scale, mode_guidance_scale, stop_t, steps, generator,
-                                   output_type, batch_size, sampler)
-    n, shape, bs = len(y), self.latent_shape, int(batch_size or len(y))
-    dev, C = self._execution_device, shape[0]
+                                   output_type, batch_size, sampler, callback_on_step_end_tensor_inputs)
+    n, bs, dev = len(y), int(batch_size or len(y)), self._execution_device
     model = _Float32Output(self.transformer)   # the transformer runs in its own dtype; x_t, CFG and the step stay in float32
-    sch = self.scheduler; sch.set_timesteps(steps)
-    full_out = self.learned_sigma and getattr(sch.config, 'variance_type', None) in ('learned', 'learned_range')
-    if sampler == 'ddpm' and sch.config.variance_type in ('learned', 'learned_range') and not self.learned_sigma:
-        raise MGD3Error(f"the scheduler's variance_type is {sch.config.variance_type!r} but the transformer has no variance output")
-    out_lat = []
+    self.scheduler.set_timesteps(steps)
+    run = dict(steps=steps, stop_t=stop_t, guidance_scale=guidance_scale, lam=mode_guidance_scale, sampler=sampler,
+               callback=callback_on_step_end, callback_inputs=callback_on_step_end_tensor_inputs)
     with self.progress_bar(total=math.ceil(n / bs) * steps) as bar:
-        for s in range(0, n, bs):
-            g, yb = gens[s:s+bs], y[s:s+bs].to(dev)
-            mb = modes[s:s+bs].to(dev, torch.float32) if modes is not None and mode_guidance_scale > 0 else None
-            latents = randn_tensor((len(g), *shape), generator=g, device=dev, dtype=torch.float32)   # x_T, one generator per image
-            for i, t in enumerate(sch.timesteps):
-                out = cfg_output(model, latents, t, yb, guidance_scale)       # ε̃ (CFG) and the conditional variance half
-                if not full_out: out = out[:, :C]
-                guide = mb is not None and guide_at(i, steps, stop_t)
-                if sampler == 'ddpm': latents, pred_original_sample = mode_guided_step(sch, out, t, latents, mb, mode_guidance_scale, guide, g)
-                else: latents, pred_original_sample = ddim_mode_guided_step(sch, out, t, latents, mb, mode_guidance_scale, guide)
-                if callback_on_step_end is not None:
-                    now = {'latents': latents, 'pred_original_sample': pred_original_sample}
-                    latents = callback_on_step_end(self, i, t, {k: now[k] for k in callback_on_step_end_tensor_inputs}).pop('latents', latents)
-                bar.update()
-            out_lat.append(latents.float().cpu())
-    latents = torch.cat(out_lat)
+        latents = torch.cat([self._sample_batch(model, y[s:s+bs].to(dev), gens[s:s+bs], bar=bar, **run,
+                                                modes=modes[s:s+bs].to(dev, torch.float32) if modes is not None and mode_guidance_scale > 0 else None)
+                             for s in range(0, n, bs)])
     images = latents if output_type == 'latent' else self.image_processor.postprocess(self.decode_latents(latents, min(bs, 32)), output_type)
     self.maybe_free_model_hooks()
     return ModeGuidedPipelineOutput(images=images, latents=latents) if return_dict else (images, latents)
@@ -299,6 +320,12 @@ def _how(repo:str)->str:
     return f"download it once with `hf download {repo} --local-dir DIR` (older huggingface_hub: `huggingface-cli download`) and pass DIR"
 
 # %% ../nbs/06_pipeline.ipynb
+SD_VAE_ID = 'stabilityai/sd-vae-ft-mse'   # the paper's VAE
+KNOWN_DITS = {   # by model family: the VAE the DiT was trained on, its latent scaling factor, the ε channels CFG combines
+    'DiT-XL/2': dict(vae=SD_VAE_ID, scaling_factor=0.18215, cfg_channels=3),   # DiT's models.py forward_with_cfg: model_out[:, :3]
+}
+
+# %% ../nbs/06_pipeline.ipynb
 def _from_pretrained(cls, src:str, subfolder:str|None, what:str, hub:bool, **kw):
     "`cls.from_pretrained` of one component, quietly, with one-line errors."
     from diffusers.utils import logging as dlog
@@ -315,35 +342,51 @@ def _from_pretrained(cls, src:str, subfolder:str|None, what:str, hub:bool, **kw)
     finally: dlog.set_verbosity(level)
 
 # %% ../nbs/06_pipeline.ipynb
-def _load_vae(vae, src:str, hub:bool, **kw)->AutoencoderKL:
-    "The DiT-XL/2 pipeline's VAE: the repository's own (None), or an AutoencoderKL, a folder (with or without vae/) or a hub id."
+def _load_vae(vae, # None: the VAE `kind` was trained with (hub or cache); an AutoencoderKL; a folder (with or without vae/); a hub id
+              kind:str, # a key of `KNOWN_DITS`
+              **kw)->AutoencoderKL:
+    "The VAE of a DiT-XL/2 pipeline: `vae`, or else the one its DiT was trained with — never the repository's own vae/."
     if isinstance(vae, AutoencoderKL): return vae
-    if vae is None: return _from_pretrained(AutoencoderKL, src, 'vae', 'VAE', hub, **kw)
+    kw = {k: v for k, v in kw.items() if k != 'revision'}   # a revision of the DiT's repository, not of the VAE's
+    if vae is None:
+        repo = KNOWN_DITS[kind]['vae']
+        try: return _from_pretrained(AutoencoderKL, repo, None, 'VAE', True, **kw)
+        except MGD3Error: raise MGD3Error(f"{kind} samples in the latent space of {repo} (the paper's VAE), which is not in the Hugging Face "
+                                          f"cache and the hub is offline or unreachable; {_how(repo)} as vae= (mgd3_distill: --vae DIR); "
+                                          f"the model folder's own vae/ is not used") from None
     vp = Path(str(vae)).expanduser(); vhub = not vp.exists() and _hub_id(str(vae))
-    if not vhub and not vp.exists(): raise MGD3Error(f"VAE directory {vp} does not exist; for sd-vae-ft-mse, {_how('stabilityai/sd-vae-ft-mse')}")
+    if not vhub and not vp.exists(): raise MGD3Error(f"VAE directory {vp} does not exist; for {SD_VAE_ID}, {_how(SD_VAE_ID)}")
     sub = 'vae' if not vhub and (vp/'vae'/'config.json').exists() else None
     return _from_pretrained(AutoencoderKL, str(vae) if vhub else str(vp), sub, 'VAE', vhub, **kw)
 
 # %% ../nbs/06_pipeline.ipynb
+def _check_vae(v:AutoencoderKL, kind:str, channels:int)->AutoencoderKL:
+    "Refuse a VAE whose latents are not those the DiT of `kind` was trained on: another scaling factor or channel count."
+    sf, want = float(v.config.scaling_factor), KNOWN_DITS[kind]['scaling_factor']
+    if not math.isclose(sf, want, rel_tol=1e-6):
+        raise MGD3Error(f"the VAE's latent scaling factor is {sf:g}, but {kind} was trained on latents scaled by {want:g} "
+                        f"({KNOWN_DITS[kind]['vae']}); pass that VAE")
+    if v.config.latent_channels != channels:
+        raise MGD3Error(f"the VAE has {v.config.latent_channels} latent channels but the DiT expects {channels}")
+    return v
+
+# %% ../nbs/06_pipeline.ipynb
 def _load_dit_xl(cls, src:str, vae=None, torch_dtype=None, **kw)->ModeGuidedDiTPipeline:
-    "DiT-XL/2 from a `DiTPipeline` folder or hub id, with DiT's DDPM scheduler in place of the repository's."
-    local = Path(src).expanduser(); hub = not local.exists() and _hub_id(src)
+    "DiT-XL/2 from a `DiTPipeline` folder or hub id: DiT's DDPM scheduler, the VAE it was trained with (or `vae`), DiT's CFG channels."
+    local = Path(src).expanduser(); hub = not local.exists() and _hub_id(src); kind = 'DiT-XL/2'
     if not hub:
         if not (local/'transformer'/'config.json').exists(): raise MGD3Error(f"{local} is not a DiT pipeline directory (no transformer/config.json)")
-        if vae is None and not (local/'vae'/'config.json').exists():
-            raise MGD3Error(f"{local} has no vae/ folder; pass a VAE (e.g. a download of stabilityai/sd-vae-ft-mse)")
         src = str(local)
     tr = _from_pretrained(DiTTransformer2DModel, src, 'transformer', 'model', hub, torch_dtype=parse_dtype(torch_dtype), **kw)
-    v, c = _load_vae(vae, src, hub, **kw), tr.config
+    c = tr.config
     if (c.out_channels or c.in_channels) != 2 * c.in_channels:
         raise MGD3Error(f"the DiT in {src} has no learned variance ({c.out_channels} output channels for {c.in_channels} input channels); "
                         f"MGD³ needs DiT's learned σ (out_channels = 2·in_channels)")
-    if v.config.latent_channels != c.in_channels:
-        raise MGD3Error(f"the VAE has {v.config.latent_channels} latent channels but the DiT expects {c.in_channels}")
+    v = _check_vae(_load_vae(vae, kind, **kw), kind, c.in_channels)
     try: id2label = DiffusionPipeline.load_config(src, **kw).get('id2label') if hub else json.loads((local/'model_index.json').read_text()).get('id2label')
     except Exception: id2label = None
-    pipe = cls(tr.eval(), dit_scheduler(), vae=v.float().eval(), id2label=id2label)
-    pipe.mgd3_info = {'source': src, 'vae': 'own' if vae is None else str(vae) if not isinstance(vae, AutoencoderKL) else 'given'}
+    pipe = cls(tr.eval(), dit_scheduler(), vae=v.float().eval(), id2label=id2label, cfg_channels=KNOWN_DITS[kind]['cfg_channels'])
+    pipe.mgd3_info = {'source': src, 'vae': KNOWN_DITS[kind]['vae'] if vae is None else 'given' if isinstance(vae, AutoencoderKL) else str(vae)}
     pipe.model_path = src
     return pipe
 
@@ -362,3 +405,12 @@ def tiny_dit_xl_folder(out, # the folder to write
     (out/'model_index.json').write_text(json.dumps(mi, indent=2))
     cp.write_text(json.dumps({**json.loads(cp.read_text()), '_class_name': 'Transformer2DModel', 'norm_type': 'ada_norm_zero'}, indent=2))
     return out
+
+# %% ../nbs/06_pipeline.ipynb
+def tiny_sd_vae_folder(out, # the folder to write
+                       seed:int=1, scaling_factor:float=0.18215)->Path:
+    "A tiny random `AutoencoderKL` standing in for stabilityai/sd-vae-ft-mse (3 image, 4 latent channels), saved as a VAE folder."
+    from mgd3.core import tiny_vae
+    v = tiny_vae(in_channels=3, seed=seed); v.register_to_config(scaling_factor=scaling_factor)
+    v.save_pretrained(out, safe_serialization=True)
+    return Path(out)

@@ -13,9 +13,10 @@ def main(n_images:Param("images to sample (classes x modes)", int)=100,
          batch_size:Param("batch size of the batched runs (default: all images)", int)=None,
          device:Param("cpu, cuda, mps (default: best available)", str)=None,
          repeats:Param("repeat each measurement, keep the fastest", int)=3,
+         n_batch1:Param("images of the batch-1 loop (default: all images)", int)=None,
          json_out:Param("also write the results to this JSON file", str)=None):
     "Print a table of sampler timings."
-    rows = benchmark_sampler(n_images=n_images, steps=steps, batch_size=batch_size, device=device, repeats=repeats)
+    rows = benchmark_sampler(n_images=n_images, steps=steps, batch_size=batch_size, device=device, repeats=repeats, n_batch1=n_batch1)
     if json_out:
         from mgd3.core import atomic_json
         atomic_json(json_out, rows)

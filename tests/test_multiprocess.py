@@ -10,12 +10,13 @@ def _port()->int:
 
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
-    d = tmp_path_factory.mktemp('mp')
+    from mgd3.pipeline import tiny_sd_vae_folder
+    d = tmp_path_factory.mktemp('mp'); tiny_sd_vae_folder(d/'sd-vae-ft-mse')   # a local stand-in for the paper's VAE
     return d, make_fake_imagenet(d/'imagenet'/'train'), make_tiny_dit_xl(d/'DiT-XL-2-256')
 
 def _args(d, inet, model, cache, batch_size=4):
     # batch 4 at IPC 2: chunks of two classes, five chunks (process 0 gets three, process 1 two)
-    return ['--data', inet, '--subset', 'imagenette', '--size', '16', '--model', model, '--ipc', '2', '--num_inference_steps', '4',
+    return ['--data', inet, '--subset', 'imagenette', '--size', '16', '--model', model, '--vae', d/'sd-vae-ft-mse', '--ipc', '2', '--num_inference_steps', '4',
             '--stop_t', '2', '--batch_size', str(batch_size), '--device', 'cpu', '--quiet', '--cache_dir', cache]
 
 def _launch(run_cli, n, *args):
