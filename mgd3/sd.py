@@ -20,7 +20,7 @@ from .data import ImageSet, imagenet_subset, safe_name, to_uint8, save_png
 from .latents import VAESpace, encode_dataset
 from .modes import find_class_modes
 from .guidance import mode_guided_step
-from .pipeline import ModeGuidedPipelineOutput, image_keys, parse_dtype, _hub_id, _how
+from .pipeline import ModeGuidedPipelineOutput, image_keys, parse_dtype, _hub_id, _how, _generators
 try: from transformers import CLIPTextModel, CLIPTextConfig, CLIPTokenizer
 except ImportError: CLIPTextModel = CLIPTextConfig = CLIPTokenizer = None   # `require_transformers` says what to install
 
@@ -172,15 +172,7 @@ def prompt_generators(generator, # int seed, one torch.Generator per image, a to
                       prompts:list # one prompt per image
                      )->list:
     "One torch.Generator per image; from an int seed, image k of prompt p gets `item_seed(seed, prompt_key(p), k)`."
-    n = len(prompts)
-    if isinstance(generator, (list, tuple)):
-        if len(generator) != n: raise MGD3Error(f"got {len(generator)} generators for {n} images; pass one per image or an int seed")
-        return list(generator)
-    if generator is None: seed = int(torch.randint(0, 2**62, (1,)).item())
-    elif isinstance(generator, torch.Generator): seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
-    elif isinstance(generator, (int, np.integer)) and not isinstance(generator, bool): seed = int(generator)
-    else: raise MGD3Error(f"generator must be an int seed, a list of torch.Generator (one per image) or None, got {type(generator).__name__}")
-    return item_generators(seed, image_keys([prompt_key(p) for p in prompts]))
+    return _generators(generator, [prompt_key(p) for p in prompts])   # the DiT pipeline's rule, keyed by prompt
 
 # %% ../nbs/06b_sd.ipynb
 @patch
