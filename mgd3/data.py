@@ -5,23 +5,27 @@
 # %% ../nbs/01_data.ipynb 2
 from __future__ import annotations
 import os, gzip, re, struct, hashlib, urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from fastcore.basics import patch
 from .core import MGD3Error, atomic_write
+from .folders import IMG_EXTS, center_crop_arr, _load_img, list_image_folder, FolderClasses
+from .folders import _asset_lines, SUBSETS, SubsetClass, imagenet_subset, dit_labels
 
 # %% auto 0
-__all__ = ['FMNIST_CLASSES', 'FMNIST_FILES', 'FMNIST_DEBIAN', 'FMNIST_MIRROR', 'IMG_EXTS', 'SUBSETS', 'DATASETS',
-           'DEFAULT_DATASET', 'to_float', 'to_uint8', 'ImageSet', 'read_idx', 'cache_dir', 'fmnist_candidates',
-           'find_fashion_mnist', 'load_fashion_mnist', 'show_grid', 'center_crop_arr', 'list_image_folder',
-           'load_image_folder', 'safe_name', 'save_png', 'save_image_folder', 'SubsetClass', 'imagenet_subset',
-           'load_imagenet_subset', 'dit_labels', 'FolderClasses', 'Dataset', 'register_dataset', 'get_dataset',
-           'load_dataset', 'resolve_data', 'dataset_of']
+__all__ = ['FMNIST_CLASSES', 'FMNIST_FILES', 'FMNIST_DEBIAN', 'FMNIST_MIRROR', 'DATASETS', 'DEFAULT_DATASET', 'to_float',
+           'to_uint8', 'ImageSet', 'read_idx', 'cache_dir', 'fmnist_candidates', 'find_fashion_mnist',
+           'load_fashion_mnist', 'show_grid', 'load_image_folder', 'safe_name', 'save_png', 'save_image_folder',
+           'load_imagenet_subset', 'Dataset', 'register_dataset', 'get_dataset', 'load_dataset', 'resolve_data',
+           'dataset_of', 'IMG_EXTS', 'center_crop_arr', 'list_image_folder', 'SUBSETS', 'SubsetClass',
+           'imagenet_subset', 'dit_labels', 'FolderClasses']
+
+# %% ../nbs/01_data.ipynb
+_all_ = ['IMG_EXTS', 'center_crop_arr', 'list_image_folder', 'SUBSETS', 'SubsetClass', 'imagenet_subset', 'dit_labels', 'FolderClasses']
 
 # %% ../nbs/01_data.ipynb
 def to_float(x:torch.Tensor)->torch.Tensor:
@@ -186,42 +190,6 @@ def show_grid(images:torch.Tensor, # N×C×H×W, float in [-1, 1] or uint8
     return ax
 
 # %% ../nbs/01_data.ipynb
-IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.webp')
-
-# %% ../nbs/01_data.ipynb
-def center_crop_arr(img:Image.Image, size:int)->Image.Image:
-    "ADM/DiT centre crop: halve with box filter while large, resize the short side to `size` (bicubic), crop the centre."
-    while min(*img.size) >= 2 * size:
-        img = img.resize(tuple(x // 2 for x in img.size), resample=Image.BOX)
-    scale = size / min(*img.size)
-    img = img.resize(tuple(round(x * scale) for x in img.size), resample=Image.BICUBIC)
-    arr = np.array(img); top, left = (arr.shape[0] - size) // 2, (arr.shape[1] - size) // 2
-    return Image.fromarray(arr[top:top + size, left:left + size])
-
-# %% ../nbs/01_data.ipynb
-def _load_img(p:Path, mode:str, size)->np.ndarray:
-    "One image file as an array in `mode` ('L' or 'RGB'), centre-cropped to `size` unless None."
-    try:
-        with Image.open(p) as im: im = im.convert(mode)
-    except (UnidentifiedImageError, OSError) as e: raise MGD3Error(f"cannot read image {p}: {e.__class__.__name__}") from None
-    if size is not None: im = center_crop_arr(im, size)
-    return np.array(im)
-
-# %% ../nbs/01_data.ipynb
-def list_image_folder(root)->tuple[list, list]:
-    "Class names (sorted sub-folders) and, per class, the sorted image files of an ImageFolder."
-    root = Path(root)
-    if not root.is_dir(): raise MGD3Error(f"image folder {root} does not exist")
-    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith('.'))
-    if not classes: raise MGD3Error(f"image folder {root} has no class sub-folders")
-    files = []
-    for c in classes:
-        fs = sorted(f for f in (root/c).iterdir() if f.suffix.lower() in IMG_EXTS and not f.name.startswith('.'))
-        if not fs: raise MGD3Error(f"class folder {root/c} holds no images ({', '.join(IMG_EXTS)})")
-        files.append(fs)
-    return classes, files
-
-# %% ../nbs/01_data.ipynb
 def load_image_folder(root, # folder with one sub-folder per class
                       size:int|None=None, # resize + centre-crop to size×size; None keeps the size (all images must match)
                       channels:int|None=None, # 1 (grey) or 3 (RGB); None: grey if every image is grey
@@ -279,35 +247,6 @@ def save_image_folder(s:ImageSet, root)->Path:
     return root
 
 # %% ../nbs/01_data.ipynb
-def _asset_lines(name:str)->list:
-    "The non-empty lines of a class-list file in `mgd3/assets/imagenet`."
-    import importlib.resources as ir
-    txt = (ir.files('mgd3')/'assets'/'imagenet'/name).read_text()
-    return [l.strip() for l in txt.splitlines() if l.strip()]
-
-# %% ../nbs/01_data.ipynb
-SUBSETS = {'imagenette': 'imagenette_wnids.txt', 'imagewoof': 'imagewoof_wnids.txt', 'imageidc': 'imagenet100_wnids.txt',
-           'imagenet100': 'imagenet100_wnids.txt', 'imagenet1k': 'imagenet1k_wnids.txt'}
-
-# %% ../nbs/01_data.ipynb
-@dataclass
-class SubsetClass:
-    "One class of an ImageNet subset."
-    wnid: str # WordNet id, also the ImageNet train folder name
-    dit_label: int # label of this class in DiT-XL/2 (row of the sorted 1K list)
-    name: str # first human-readable name
-
-# %% ../nbs/01_data.ipynb
-def imagenet_subset(name:str)->list[SubsetClass]:
-    "The classes of an ImageNet subset, in the subset's label order."
-    if name not in SUBSETS: raise MGD3Error(f"unknown subset {name!r}: choose one of {', '.join(SUBSETS)}")
-    all_ids, names = _asset_lines('imagenet1k_wnids.txt'), _asset_lines('imagenet1k_names.txt')
-    ids = _asset_lines(SUBSETS[name])
-    if name == 'imageidc': ids = ids[:10]
-    pos = {w: i for i, w in enumerate(all_ids)}
-    return [SubsetClass(w, pos[w], names[pos[w]].split(',')[0]) for w in ids]
-
-# %% ../nbs/01_data.ipynb
 def load_imagenet_subset(root, # ImageNet `train` (or `val`) folder with one sub-folder per WordNet id
                          subset:str, # a key of `SUBSETS`
                          size:int=256, max_per_class:int|None=None)->ImageSet:
@@ -315,77 +254,6 @@ def load_imagenet_subset(root, # ImageNet `train` (or `val`) folder with one sub
     cls = imagenet_subset(subset)
     s = load_image_folder(root, size=size, channels=3, classes=[c.wnid for c in cls], max_per_class=max_per_class)
     return ImageSet(s.x, s.y, [c.name for c in cls], f'{subset}', [c.wnid for c in cls])
-
-# %% ../nbs/01_data.ipynb
-def dit_labels(s:ImageSet)->list|None:
-    "The DiT-XL/2 label of each class of an ImageNet `ImageSet` (None for other data)."
-    if not s.wnids: return None
-    pos = {w: i for i, w in enumerate(_asset_lines('imagenet1k_wnids.txt'))}
-    return [pos[w] for w in s.wnids]
-
-# %% ../nbs/01_data.ipynb
-class FolderClasses:
-    "An ImageFolder read one class at a time: names, WordNet ids, counts and a fingerprint from the file list; pixels on demand."
-    def __init__(self, root, # the folder holding one sub-folder per class
-                 folders:list, # the class sub-folders, in label order
-                 classes:list|None=None, # class names (default: the folder names)
-                 size:int=256, # ADM/DiT centre crop to size×size
-                 channels:int=3, name:str|None=None, wnids:list|None=None,
-                 workers:int|None=None # threads decoding images (default: up to 8)
-                ):
-        self.root = Path(root)
-        if not self.root.is_dir(): raise MGD3Error(f"image folder {self.root} does not exist")
-        self.folders, self.classes = list(folders), list(classes or folders)
-        self.size, self.channels, self.name, self.wnids = int(size), channels, name or self.root.name, wnids
-        self.workers = workers or min(8, os.cpu_count() or 1)
-        self.files, self.sizes = [], []
-        for f, c in zip(self.folders, self.classes):
-            d = self.root/f
-            if not d.is_dir():
-                what = 'one sub-folder per WordNet id (the ImageNet train folder)' if wnids else 'one sub-folder per class'
-                raise MGD3Error(f"class folder {f} ({c}) not found in {self.root}; --data must hold {what}")
-            es = sorted((e for e in os.scandir(d) if e.is_file() and not e.name.startswith('.') and Path(e.name).suffix.lower() in IMG_EXTS),
-                        key=lambda e: e.name)
-            if not es: raise MGD3Error(f"class folder {d} holds no images ({', '.join(IMG_EXTS)})")
-            self.files.append([e.name for e in es]); self.sizes.append([e.stat().st_size for e in es])
-    num_classes = property(lambda self: len(self.classes))
-    shape = property(lambda self: (self.channels, self.size, self.size))
-    def __len__(self): return sum(self.counts())
-    def counts(self)->list: return [len(f) for f in self.files]
-
-# %% ../nbs/01_data.ipynb
-@patch(cls_method=True)
-def imagenet(cls:FolderClasses, root, subset:str, size:int=256, **kwargs)->FolderClasses:
-    "The classes of an ImageNet subset (see `SUBSETS`) in an ImageNet train folder."
-    cl = imagenet_subset(subset)
-    return cls(root, [c.wnid for c in cl], [c.name for c in cl], size=size, channels=3, name=subset, wnids=[c.wnid for c in cl], **kwargs)
-
-# %% ../nbs/01_data.ipynb
-@patch
-def class_key(self:FolderClasses, c:int)->str:
-    "A short hash identifying class c's images: folder, file names and byte sizes, crop size and channels."
-    h = hashlib.sha256(f"{self.size}|{self.channels}|{self.folders[c]}|".encode())
-    for n, b in zip(self.files[c], self.sizes[c]): h.update(f"{n}:{b};".encode())
-    return h.hexdigest()[:16]
-
-# %% ../nbs/01_data.ipynb
-@patch
-def fingerprint(self:FolderClasses)->str:
-    "A short hash of the class names and every class's files (cheap: no image is read)."
-    h = hashlib.sha256('\n'.join(self.classes).encode())
-    for c in range(self.num_classes): h.update(self.class_key(c).encode())
-    return h.hexdigest()[:16]
-
-# %% ../nbs/01_data.ipynb
-@patch
-def class_images(self:FolderClasses, c:int, rows=None)->torch.Tensor:
-    "uint8 images (N × C × H × W) of class c: all of them, or the class-local `rows`."
-    names = self.files[c] if rows is None else [self.files[c][int(r)] for r in rows]
-    mode = 'L' if self.channels == 1 else 'RGB'
-    load = lambda n: _load_img(self.root/self.folders[c]/n, mode, self.size)
-    with ThreadPoolExecutor(self.workers) as ex: arrs = list(ex.map(load, names))
-    x = torch.from_numpy(np.stack(arrs))
-    return (x[:, None] if self.channels == 1 else x.permute(0, 3, 1, 2)).contiguous()
 
 # %% ../nbs/01_data.ipynb
 @dataclass

@@ -4,50 +4,31 @@
 
 # %% ../nbs/08c_evaluate.ipynb 2
 from __future__ import annotations
-import math, time, hashlib, json as _json
-from dataclasses import dataclass, asdict
+import hashlib, json as _json
+from dataclasses import asdict
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-from tqdm.auto import tqdm
-from fastcore.basics import patch
 from fastcore.script import Param, store_true
-from .core import (check_choice, MGD3Error, item_seed, get_device, atomic_json, script, env_info, config_param, module_tensors, load_module_tensors,
-                       optimizer_tensors, restore_optimizer, save_tensors, read_record, load_tensors)
+from .core import (check_choice, MGD3Error, get_device, atomic_json, script, env_info, config_param, module_tensors, load_module_tensors,
+                       save_tensors, read_record, load_tensors)
 from .data import ImageSet, load_fashion_mnist, load_image_folder, safe_name, resolve_data, DATASETS, DEFAULT_DATASET
-from .networks import NETWORKS, get_network, norm_stats, to_input
-from .augment import DSA, IDCAugment, cutmix
+from .networks import NETWORKS, get_network, norm_stats
+from .trainer import Recipe, lr_factor, accuracy, PRECISIONS, resolve_precision, Trainer, train_and_test
 from .softlabel import SoftLabelConfig, soft_label_sets
 
 # %% auto 0
-__all__ = ['PROTOCOLS', 'DEFAULT_NET', 'PRECISIONS', 'RESULT_KEYS', 'Recipe', 'idc_epochs', 'recipe', 'lr_factor', 'accuracy',
-           'resolve_precision', 'Trainer', 'train_and_test', 'train_teacher', 'evaluate', 'align_classes', 'mgd3_eval']
+__all__ = ['PROTOCOLS', 'DEFAULT_NET', 'RESULT_KEYS', 'idc_epochs', 'recipe', 'train_teacher', 'evaluate', 'align_classes',
+           'mgd3_eval', 'Recipe', 'lr_factor', 'accuracy', 'PRECISIONS', 'resolve_precision', 'Trainer',
+           'train_and_test']
+
+# %% ../nbs/08c_evaluate.ipynb
+_all_ = ['Recipe', 'lr_factor', 'accuracy', 'PRECISIONS', 'resolve_precision', 'Trainer', 'train_and_test']
 
 # %% ../nbs/08c_evaluate.ipynb
 PROTOCOLS = ('dc', 'idc', 'soft')
 DEFAULT_NET = {'dc': 'convnet3', 'idc': 'resnetap10', 'soft': 'resnet18_bn'}
-
-# %% ../nbs/08c_evaluate.ipynb
-@dataclass
-class Recipe:
-    "Everything an evaluation protocol fixes."
-    protocol: str
-    epochs: int
-    batch_size: int
-    optimizer: str = 'sgd'       # 'sgd' | 'adamw'
-    lr: float = 0.01
-    weight_decay: float = 5e-4
-    momentum: float = 0.9
-    schedule: str = 'half'       # 'half' (×0.1 at epochs//2), 'multistep' (×0.2 at 2/3, 5/6), 'halfcos' (RDED)
-    augment: str = 'dsa'         # 'dsa' | 'idc' | 'crop_flip'
-    cutmix: bool = False
-    loss: str = 'ce'             # 'ce' (hard labels) | 'kd' (teacher soft labels)
-    temperature: float = 1.0
-    eval_every: int = 0          # test every this many epochs (0: only at the end)
-    eval_from: int = 0           # ... from this epoch on
-    report: str = 'final'        # which accuracy a run reports: 'final' or 'best'
 
 # %% ../nbs/08c_evaluate.ipynb
 def idc_epochs(ipc:int, num_classes:int=10)->int:
@@ -70,169 +51,6 @@ def recipe(protocol:str, ipc:int, num_classes:int, epochs:int|None=None)->Recipe
                       augment='crop_flip', cutmix=True, loss='kd', temperature=20.0, eval_every=max(1, E // 30),
                       eval_from=int(0.8 * E), report='best')
     raise MGD3Error(f"unknown protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
-
-# %% ../nbs/08c_evaluate.ipynb
-def lr_factor(rc:Recipe, epoch:int)->float:
-    "The learning-rate multiplier of `rc`'s schedule at (0-based) `epoch`."
-    E = rc.epochs
-    if rc.schedule == 'half': return 0.1 if epoch >= E // 2 else 1.0
-    if rc.schedule == 'multistep': return 0.2 ** sum(epoch >= m for m in (2 * E // 3, 5 * E // 6))
-    if rc.schedule == 'halfcos': return 0.5 * (1 + math.cos(math.pi * epoch / E / 2))
-    raise MGD3Error(f"unknown schedule {rc.schedule!r}")
-
-# %% ../nbs/08c_evaluate.ipynb
-@torch.no_grad()
-def accuracy(net:nn.Module, x:torch.Tensor, y:torch.Tensor, mean, std, size:int|None=None, batch_size:int=500)->float:
-    "Top-1 accuracy (%) of `net` on uint8 images `x` (on the net's device) with labels `y`."
-    was = net.training; net.eval()
-    correct = torch.zeros((), dtype=torch.long, device=x.device)
-    for i in range(0, len(x), batch_size):
-        correct += (net(to_input(x[i:i+batch_size], mean, std, size)).argmax(1) == y[i:i+batch_size]).sum()
-    net.train(was)
-    return 100.0 * correct.item() / max(len(x), 1)
-
-# %% ../nbs/08c_evaluate.ipynb
-PRECISIONS = ('fp32', 'bf16')
-
-def resolve_precision(precision:str, device)->str:
-    "'auto' -> 'bf16' on a GPU with bf16 or a CPU whose oneDNN has bf16 kernels (AVX-512 / AMX), else 'fp32'; others unchanged."
-    if precision != 'auto':
-        if precision not in PRECISIONS: raise MGD3Error(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)} or auto")
-        return precision
-    dev = torch.device(device)
-    if dev.type == 'cuda': return 'bf16' if torch.cuda.is_bf16_supported() else 'fp32'
-    if dev.type == 'cpu':
-        try: return 'bf16' if torch.ops.mkldnn._is_mkldnn_bf16_supported() else 'fp32'
-        except (AttributeError, RuntimeError): return 'fp32'
-    return 'fp32'
-
-# %% ../nbs/08c_evaluate.ipynb
-class Trainer:
-    "One training run of `net` under recipe `rc`: optimiser, lr schedule, augmentation, loss."
-    def __init__(self, net:nn.Module, rc:Recipe, mean, std, size:int, seed:int=0, teacher:nn.Module|None=None,
-                 precision:str='fp32', # 'fp32', or 'bf16': forward and loss under bf16 autocast (weights, optimiser fp32)
-                ):
-        if precision not in PRECISIONS: raise MGD3Error(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
-        self.net, self.rc, self.size, self.teacher, self.precision = net, rc, size, teacher, precision
-        dev = self.device = next(net.parameters()).device
-        self.mean = torch.tensor(mean, device=dev).view(1, -1, 1, 1); self.std = torch.tensor(std, device=dev).view(1, -1, 1, 1)
-        self.gen = torch.Generator(dev).manual_seed(item_seed(seed, 1))
-        self.rng = np.random.default_rng(item_seed(seed, 2))
-        if rc.augment == 'dsa': self.aug = DSA(seed=item_seed(seed, 3))
-        elif rc.augment == 'idc': self.aug = IDCAugment(size, seed=item_seed(seed, 3))
-        elif rc.augment == 'crop_flip': self.aug = IDCAugment(size, jitter=0, lighting=0, seed=item_seed(seed, 3))
-        else: raise MGD3Error(f"unknown augmentation {rc.augment!r}")
-        if rc.loss == 'kd' and teacher is None: raise MGD3Error("the soft-label protocol needs a teacher network")
-        self.opt = self.make_optimizer()
-
-# %% ../nbs/08c_evaluate.ipynb
-@patch
-def make_optimizer(self:Trainer):
-    "A fresh optimiser of the recipe's kind over the network's parameters."
-    p, rc = self.net.parameters(), self.rc
-    if rc.optimizer == 'sgd': return torch.optim.SGD(p, lr=rc.lr, momentum=rc.momentum, weight_decay=rc.weight_decay)
-    if rc.optimizer == 'adamw': return torch.optim.AdamW(p, lr=rc.lr, betas=(0.9, 0.999), weight_decay=rc.weight_decay)
-    raise MGD3Error(f"unknown optimizer {rc.optimizer!r}")
-
-# %% ../nbs/08c_evaluate.ipynb
-@patch
-def start_epoch(self:Trainer, epoch:int):
-    "Set the learning rate for `epoch` (and restart the optimiser at the DC decay, as DC does)."
-    if self.rc.schedule == 'half' and epoch == self.rc.epochs // 2 and epoch > 0: self.opt = self.make_optimizer()
-    for g in self.opt.param_groups: g['lr'] = self.rc.lr * lr_factor(self.rc, epoch)
-
-# %% ../nbs/08c_evaluate.ipynb
-@patch
-def inputs(self:Trainer, xb:torch.Tensor)->torch.Tensor:
-    "Augmented, standardised float inputs for a uint8 batch."
-    if self.rc.augment == 'dsa': return self.aug(to_input(xb, self.mean, self.std, self.size))
-    return (self.aug(xb.float() / 255) - self.mean) / self.std
-
-# %% ../nbs/08c_evaluate.ipynb
-@patch
-def loss(self:Trainer, x, y):
-    "The protocol's loss on inputs `x` (CutMix applied here when the recipe says so)."
-    yb, ratio = y, 1.0
-    if self.rc.cutmix: x, yb, ratio = cutmix(x, y, self.rng, self.gen)
-    out = self.net(x)
-    if self.rc.loss == 'kd':
-        with torch.no_grad(): t = self.teacher(x)
-        T = self.rc.temperature
-        return F.kl_div(F.log_softmax(out / T, 1), F.softmax(t / T, 1), reduction='batchmean')
-    l = F.cross_entropy(out, y)
-    return l if ratio == 1.0 else l * ratio + F.cross_entropy(out, yb) * (1 - ratio)
-
-# %% ../nbs/08c_evaluate.ipynb
-@patch
-def step(self:Trainer, xb:torch.Tensor, yb:torch.Tensor)->torch.Tensor:
-    "One optimisation step on a uint8 batch; returns the (device) loss."
-    self.net.train()
-    x = self.inputs(xb)
-    with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == 'bf16'): loss = self.loss(x, yb)
-    self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step()
-    return loss.detach()
-
-# %% ../nbs/08c_evaluate.ipynb
-@patch
-def save(self:Trainer, path, key:str, record:dict):
-    "Write all that the rest of the run depends on (weights, optimiser, every RNG) and `record` to one safetensors file, atomically."
-    t = module_tensors(self.net, 'net.') | optimizer_tensors(self.opt) | {'rng.batches': self.gen.get_state()}
-    t |= {f"rng.aug.{d}": g.get_state() for d, g in self.aug._gens.items()}
-    meta = dict(record, key=key, param_groups=self.opt.state_dict()['param_groups'],
-                host_rng=self.rng.bit_generator.state, aug_host_rng=self.aug.rng.bit_generator.state)
-    save_tensors(path, t, meta, 'mgd3_run')
-
-# %% ../nbs/08c_evaluate.ipynb
-@patch
-def load(self:Trainer, path, key:str)->dict|None:
-    "Restore what `save` wrote if it was saved under `key`; its record, or None for a file of another run."
-    what, fix = 'the run checkpoint', 'delete it to start the run again'
-    meta = read_record(path, 'mgd3_run', what, fix)
-    if not meta or meta.get('key') != key: return None
-    t = load_tensors(path, what, fix)
-    load_module_tensors(self.net, t, 'net.')
-    restore_optimizer(self.opt, t, meta['param_groups'])
-    self.gen.set_state(t['rng.batches'])
-    for k, v in t.items():
-        if k.startswith('rng.aug.'): self.aug.gen(torch.device(k[8:])).set_state(v)
-    self.rng.bit_generator.state, self.aug.rng.bit_generator.state = meta['host_rng'], meta['aug_host_rng']
-    return meta
-
-# %% ../nbs/08c_evaluate.ipynb
-def train_and_test(net:nn.Module, train_x, train_y, test_x, test_y, rc:Recipe, mean, std, size:int, seed:int=0,
-                   teacher=None, progress:bool=True, desc:str='train', precision:str='fp32',
-                   checkpoint=None, # safetensors file for the run in progress: resumed from when it holds `checkpoint_key`
-                   checkpoint_key:str='', # what identifies this run (data, recipe, seed); a file with another key is ignored
-                   checkpoint_every_s:float=300.0, # seconds between checkpoints (written at the end of an epoch)
-                  )->dict:
-    "Train `net` on uint8 `train_x` under `rc`, test on `test_x` (tensors on the net's device, or `mgd3.softlabel.FolderImages`); accuracies in %."
-    tr = Trainer(net, rc, mean, std, size, seed, teacher, precision)
-    n, bs, dev = len(train_x), min(rc.batch_size, len(train_x)), tr.device
-    history, loss, start, prior_s = [], None, 0, 0.0
-    if checkpoint is not None and Path(checkpoint).exists() and (rec := tr.load(checkpoint, checkpoint_key)) is not None:
-        start, prior_s, history = rec['epoch'], rec['train_s'], [tuple(h) for h in rec['history']]
-        loss = torch.tensor(rec['loss'])
-    t0 = saved = time.time(); t0 -= prior_s
-    every = max(1, rc.epochs // 100)
-    bar = tqdm(range(start, rc.epochs), initial=start, total=rc.epochs, desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
-    for e in bar:
-        tr.start_epoch(e)
-        order = torch.randperm(n, generator=tr.gen, device=dev).split(bs)   # images kept in files are read a batch ahead
-        for idx, xb in zip(order, train_x.batches(order) if hasattr(train_x, 'batches') else (train_x[i] for i in order)): loss = tr.step(xb, train_y[idx])
-        done = e + 1
-        if test_x is not None and rc.eval_every and done % rc.eval_every == 0 and done >= rc.eval_from and done < rc.epochs:
-            history.append((done, accuracy(net, test_x, test_y, tr.mean, tr.std, size)))
-        if progress and (e % every == 0 or done == rc.epochs): bar.set_postfix(loss=f"{loss.item():.3f}")
-        if checkpoint is not None and done < rc.epochs and time.time() - saved >= checkpoint_every_s:
-            tr.save(checkpoint, checkpoint_key, dict(epoch=done, train_s=time.time() - t0, history=history, loss=loss.item()))
-            saved = time.time()
-    bar.close()
-    if dev.type == 'cuda': torch.cuda.synchronize(dev)
-    train_s = time.time() - t0
-    final = accuracy(net, test_x, test_y, tr.mean, tr.std, size) if test_x is not None else None
-    if final is not None: history.append((rc.epochs, final))
-    return dict(final=final, best=max((a for _, a in history), default=None), history=history,
-                loss=None if loss is None else loss.item(), train_s=train_s, test_s=time.time() - t0 - train_s, resumed_from=start)
 
 # %% ../nbs/08c_evaluate.ipynb
 def train_teacher(real:ImageSet, net:str, epochs:int=20, size:int|None=None, mean=None, std=None,
