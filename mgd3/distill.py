@@ -4,25 +4,26 @@
 
 # %% ../nbs/07_distill.ipynb 2
 from __future__ import annotations
-import re, json, time, hashlib
+import json, time, hashlib
 from pathlib import Path
 from dataclasses import dataclass, asdict, fields
 import torch
 from tqdm.auto import tqdm
 from fastcore.script import Param, store_true
 from fastcore.basics import patch
-from .core import MGD3Error, item_generators, get_device, script, opt, config_param, check_choice
-from .data import (ImageSet, FolderClasses, imagenet_subset, dit_labels, safe_name, cache_dir as user_cache_dir,
+from .core import MGD3Error, item_seed, item_generators, get_device, script, opt, config_param, check_choice
+from .data import (ImageSet, FolderClasses, list_image_folder, safe_name, cache_dir as user_cache_dir,
                        SUBSETS, DATASETS, resolve_data)
 from .latents import IdentitySpace, VAESpace
 from .classes import class_dirs, class_rows, class_images, class_latents
 from .modes import Modes, modes_hash, MODE_FINDERS, find_class_modes, random_rows, flip_rows
-from .pipeline import ModeGuidedDiTPipeline, is_dit_pipeline
+from .pipeline import ModeGuidedDiTPipeline, is_dit_pipeline, image_keys
+from .backbones import Backbone, backbone, check_backbone_options, model_labels
 from .runs import Procs, locked, open_run, RunWriter, finish_run
 
 # %% auto 0
-__all__ = ['METHODS', 'PRECISIONS', 'Method', 'method_finder', 'DistillConfig', 'load_data', 'model_labels', 'weights_hash',
-           'class_chunks', 'distill', 'mgd3_distill']
+__all__ = ['METHODS', 'PRECISIONS', 'Method', 'method_finder', 'DistillConfig', 'load_data', 'weights_hash', 'class_chunks',
+           'distill', 'mgd3_distill']
 
 # %% ../nbs/07_distill.ipynb
 @dataclass(frozen=True)
@@ -32,8 +33,8 @@ class Method:
     generative: bool          # images sampled by the generator; else real training images are chosen
     finder: str|None = None   # the mode finder it uses ('config': the config's `modes`); real images without one: random rows
 
-METHODS = {'mgd3': Method("a DiT sample guided toward one of the class's modes until t_stop (the paper)", True, 'config'),
-           'dit': Method("a DiT sample from the same noise, without mode guidance (the paper's DiT baseline)", True),
+METHODS = {'mgd3': Method("a generator sample guided toward one of the class's modes until the stop point (the paper)", True, 'config'),
+           'dit': Method("a generator sample from the same noise, without mode guidance (the paper's DiT and Stable Diffusion baselines)", True),
            'random': Method("a random real training image (the classic baseline)", False),
            'kmeans_real': Method("the real image closest to each k-means centroid (the paper's mode discovery only)", False, 'closest')}
 
@@ -44,12 +45,9 @@ def method_finder(method:str, modes:str='kmeans')->str|None:
     return modes if f == 'config' else f
 
 # %% ../nbs/07_distill.ipynb
-_D = ModeGuidedDiTPipeline.defaults   # the generator's own sampling settings
-
-# %% ../nbs/07_distill.ipynb
 @dataclass
 class DistillConfig:
-    "Every setting that determines a distilled set (recorded in the manifest)."
+    "Every setting that determines a distilled set (recorded in the manifest); unset sampling options take the generator's defaults."
     method: str = opt('mgd3', 'how each image is made', lambda: METHODS)
     ipc: int = opt(10, 'images per class')
     seed: int = opt(0, 'random seed (modes and noise)')
@@ -57,16 +55,25 @@ class DistillConfig:
     modes_random_state: int|None = opt(None, "the mode finder's random_state (k-means, GMM, the random choice; mgd3 and kmeans_real); default: --seed. The original code always uses 0")
     modes_flip: bool = opt(False, 'mirror each training image with probability 1/2 (drawn from --seed) before mode discovery, as the original code does')
     mode_guidance_scale: float = opt(0.1, 'λ, the mode-guidance strength')
-    stop_t: int = opt(_D['stop_t'], 't_stop: guide while the step index t > stop_t (t runs num_inference_steps-1 ... 0)')
-    guidance_scale: float = opt(_D['guidance_scale'], 'classifier-free guidance scale')
-    num_inference_steps: int = opt(_D['num_inference_steps'], 'sampling steps (the generator is trained on 1000; DiT samples 50, respaced)')
-    sampler: str = opt('ddpm', 'ddpm (the paper) or ddim')
+    stop_t: int|None = opt(None, 'DiT: t_stop, guide while the step index t > stop_t (t runs num_inference_steps-1 ... 0); default: 25')
+    guidance_scale: float|None = opt(None, "classifier-free guidance scale; default: the model's, 4 for DiT, 8 for Stable Diffusion")
+    num_inference_steps: int|None = opt(None, 'sampling steps (the generator is trained on 1000, sampled respaced); default: 50')
+    sampler: str = opt('ddpm', 'ddpm (the paper) or ddim (DiT only)')
     data: str|None = opt(None, 'the training images (default: fashion-mnist): an ImageFolder, or a registered dataset', lambda: DATASETS)
     subset: str|None = opt(None, 'ImageNet subset when --data is an ImageNet train folder', lambda: SUBSETS)
-    size: int|None = opt(None, 'resize + centre-crop --data images to this size')
-    model: str|None = opt(None, 'the generator: a shipped model (fmnist-dit, the default), a model folder or what mgd3_pretrain --out wrote, or DiT-XL/2 (a DiTPipeline folder or hub id)')
+    size: int|None = opt(None, "resize + centre-crop --data images to this size (default: as they are; Stable Diffusion: the model's resolution)")
+    model: str|None = opt(None, 'the generator: a shipped model (fmnist-dit, the default), a model folder or what mgd3_pretrain --out wrote, DiT-XL/2 (a DiTPipeline folder or hub id), or Stable Diffusion (a folder in SD v1.5\'s layout)')
     vae: str|None = opt(None, "DiT-XL/2 only: the VAE, a folder or hub id; default: stabilityai/sd-vae-ft-mse (the paper's), from the Hugging Face cache or the hub; the model folder's own vae/ is used only if named here")
     precision: str = opt('fp32', "the generator's precision while sampling: fp32, bf16 or fp16")
+    stop_timestep: int|None = opt(None, 'Stable Diffusion: guide while the timestep (of 1000) > stop_timestep; default: 500')
+    prompt_template: str|None = opt(None, "Stable Diffusion: the prompt, {} standing for the class name (a WordNet id reads as its ImageNet name); default: '{}', as the original; e.g. 'a photo of a {}'")
+    prompts: str|None = opt(None, 'Stable Diffusion: a prompts file, one line per class: its folder name, a TAB, the prompt')
+    negative_prompt: str|None = opt(None, "Stable Diffusion: the negative prompt of classifier-free guidance; default: the empty prompt")
+    output_size: int|None = opt(None, 'Stable Diffusion: the size the images are saved at; default: 256, as the original')
+    posterior: str|None = opt(None, "Stable Diffusion: modes from each image's posterior sample (sample, the original; the default) or mean")
+    def __post_init__(self):   # unset options take the defaults of the kind of generator `model` is
+        for k, v in backbone(self.model).defaults.items():
+            if getattr(self, k) is None: setattr(self, k, v)
 
 # %% ../nbs/07_distill.ipynb
 PRECISIONS = ('fp32', 'bf16', 'fp16')   # the generator's dtype while sampling (see `mgd3.pipeline.parse_dtype`)
@@ -90,12 +97,13 @@ def check(self:DistillConfig)->DistillConfig:
     "Raise `MGD3Error` for settings that cannot work; return the config."
     check_choice('method', self.method, METHODS); check_choice('modes', self.modes, MODE_FINDERS); check_choice('subset', self.subset, SUBSETS)
     check_choice('sampler', self.sampler, ('ddpm', 'ddim')); check_choice('precision', self.precision, PRECISIONS)
+    check_backbone_options(self)   # first: an option of the other kind of generator; then the kind's own checks
     if int(self.ipc) != self.ipc or self.ipc <= 0: raise MGD3Error(f"--ipc must be a positive number of images per class, got {self.ipc}")
     rs = self.modes_random_state
     if rs is not None and (int(rs) != rs or not 0 <= rs < 2**32): raise MGD3Error(f"--modes_random_state must be an integer in 0..4294967295, got {rs}")
     n = self.num_inference_steps
     if int(n) != n or n <= 0: raise MGD3Error(f"--num_inference_steps must be a positive integer, got {n}")
-    if not 0 <= self.stop_t <= n: raise MGD3Error(f"--stop_t must lie in 0..{n} (--num_inference_steps), got {self.stop_t}")
+    if self.stop_t is not None and not 0 <= self.stop_t <= n: raise MGD3Error(f"--stop_t must lie in 0..{n} (--num_inference_steps), got {self.stop_t}")
     if self.mode_guidance_scale < 0: raise MGD3Error(f"--mode_guidance_scale must be >= 0, got {self.mode_guidance_scale}")
     if self.guidance_scale < 0: raise MGD3Error(f"--guidance_scale must be >= 0, got {self.guidance_scale}")
     if self.subset is not None and self.data is None: raise MGD3Error("--subset needs --data: the ImageNet train folder")
@@ -104,34 +112,22 @@ def check(self:DistillConfig)->DistillConfig:
     return self
 
 # %% ../nbs/07_distill.ipynb
-def load_data(cfg:DistillConfig)->ImageSet|FolderClasses:
-    "The training images the distilled set stands for (an ImageNet subset is read class by class, see `FolderClasses`)."
-    if cfg.subset is not None: return FolderClasses.imagenet(cfg.data, cfg.subset, size=cfg.size or 256)
+def load_data(cfg:DistillConfig, size:int|None=None # the generator's image size, if it has one (Stable Diffusion's)
+             )->ImageSet|FolderClasses:
+    "The training images the distilled set stands for (an ImageNet subset, or an ImageFolder at the generator's size, is read class by class)."
+    if cfg.subset is not None: return FolderClasses.imagenet(cfg.data, cfg.subset, size=cfg.size or size or 256)
+    if size is not None and cfg.data is not None and cfg.data not in DATASETS:   # RGB at the model's resolution (512 px for SD v1.5)
+        return FolderClasses(cfg.data, list_image_folder(cfg.data)[0], size=cfg.size or size, channels=3)
     return resolve_data(cfg.data, size=cfg.size)
 
 # %% ../nbs/07_distill.ipynb
-def model_labels(data:ImageSet|FolderClasses, pipe:ModeGuidedDiTPipeline)->list:
-    "The generator's class label for each class of `data`."
-    names, K = pipe.classes, pipe.num_classes
-    if data.wnids and K == 1000: return dit_labels(data)
-    if K == 1000 and all(re.fullmatch(r'n\d{8}', str(c)) for c in data.classes):   # an ImageFolder of WordNet-id folders, e.g. imagenette2/train
-        pos = {c.wnid: c.dit_label for c in imagenet_subset('imagenet1k')}
-        bad = [c for c in data.classes if c not in pos]
-        if bad: raise MGD3Error(f"class folder {bad[0]} is not one of ImageNet-1K's WordNet ids")
-        return [pos[c] for c in data.classes]
-    if names:
-        pos = {safe_name(n): i for i, n in enumerate(names)}
-        missing = [c for c in data.classes if safe_name(c) not in pos]
-        if missing: raise MGD3Error(f"the model does not know class(es) {', '.join(missing[:3])} of the data; its classes are {', '.join(names[:5])}...")
-        return [pos[safe_name(c)] for c in data.classes]
-    if K != data.num_classes: raise MGD3Error(f"the model has {K} classes but the data has {data.num_classes}; use a model trained on this data")
-    return list(range(K))
-
-# %% ../nbs/07_distill.ipynb
-def weights_hash(pipe, module:str='transformer')->str:
-    "sha256 (16 hex digits) of the weights of the pipeline's transformer (or another module, e.g. 'vae')."
-    h = hashlib.sha256()
-    for k, v in sorted(getattr(pipe, module).state_dict().items()): h.update(k.encode()); h.update(v.detach().cpu().float().numpy().tobytes())
+def weights_hash(pipe, module:str|tuple='transformer' # a module of the pipeline ('vae', ...), or several (their keys prefixed by the module)
+                )->str:
+    "sha256 (16 hex digits) of the weights of the pipeline's transformer (or other modules: Stable Diffusion's unet and text_encoder)."
+    h, mods = hashlib.sha256(), (module,) if isinstance(module, str) else tuple(module)
+    for m in mods:
+        for k, v in sorted(getattr(pipe, m).state_dict().items()):
+            h.update((k if len(mods) == 1 else f"{m}.{k}").encode()); h.update(v.detach().cpu().float().numpy().tobytes())
     return h.hexdigest()[:16]
 
 # %% ../nbs/07_distill.ipynb
@@ -153,14 +149,14 @@ def _combined_hash(hashes:list)->str:
     return hashlib.sha256('|'.join(hashes).encode()).hexdigest()[:16]
 
 # %% ../nbs/07_distill.ipynb
-def _generator(cfg:DistillConfig, device)->ModeGuidedDiTPipeline|None:
+def _generator(cfg:DistillConfig, bb:Backbone, device):
     "The generator a method needs: to sample, or for the latent space its modes are found in (None: pixels)."
     m = METHODS[cfg.method]
     if not (m.generative or (m.finder and cfg.model)): return None
-    return ModeGuidedDiTPipeline.from_pretrained(cfg.model, vae=cfg.vae, torch_dtype=cfg.precision).to(device)
+    return bb.load(cfg, device)
 
 # %% ../nbs/07_distill.ipynb
-def _check_inputs(cfg:DistillConfig, data, pipe, space)->list:
+def _check_inputs(cfg:DistillConfig, data, pipe, bb:Backbone, space)->list:
     "Refuse a run that cannot work, before the output folder is touched; returns the class folders."
     small, m = min(data.counts()), METHODS[cfg.method]
     if (m.finder or not m.generative) and small < cfg.ipc:
@@ -170,8 +166,11 @@ def _check_inputs(cfg:DistillConfig, data, pipe, space)->list:
     if len(set(dirs)) != len(dirs):
         a, b = next((a, b) for i, a in enumerate(data.classes) for b in data.classes[i+1:] if safe_name(a) == safe_name(b))
         raise MGD3Error(f"classes {a!r} and {b!r} both map to the folder name {safe_name(a)!r}; rename one of them")
+    if isinstance(space, VAESpace) and space.vae.config.in_channels != data.shape[0]:
+        raise MGD3Error(f"the model's VAE encodes {space.vae.config.in_channels}-channel images but the data's have {data.shape[0]}; "
+                        f"use {'an RGB' if space.vae.config.in_channels == 3 else 'another'} ImageFolder as --data")
     if m.generative:
-        want, have = tuple(space.latent_shape(data.shape)), tuple(pipe.latent_shape)
+        want, have = tuple(space.latent_shape(data.shape)), bb.latent_shape(pipe)
         if want != have:
             what = 'images' if isinstance(space, IdentitySpace) else 'latents'
             raise MGD3Error(f"the model generates {'x'.join(map(str, have))} {what} but the data's {what} are {'x'.join(map(str, want))} "
@@ -191,22 +190,22 @@ def distill(cfg:DistillConfig, out, resume:bool=False, overwrite:bool=False, dev
             procs:Procs|None=None # default: detected (one process, or the processes of `accelerate launch`)
            )->dict:
     "Make the distilled set described by `cfg` in `out`; returns the manifest."
-    cfg.check(); out = Path(out); t_start = time.time()
+    cfg.check(); out = Path(out); t_start = time.time(); bb = backbone(cfg.model)
     procs = procs or Procs.detect(device)
     dev = procs.device if procs.world > 1 and (device is None or torch.device(device).type == procs.device.type) else get_device(device)
     if out.exists() and not out.is_dir(): raise MGD3Error(f"--out {out} is a file, not a directory; choose another --out")
-    data = data if data is not None else load_data(cfg)
-    pipe = _generator(cfg, dev)
+    pipe = _generator(cfg, bb, dev)
+    data = data if data is not None else load_data(cfg, bb.image_size(pipe) if pipe is not None else None)
     if pipe is not None: pipe.set_progress_bar_config(disable=not progress or procs.rank != 0, desc='sampling', leave=False)
     vae_hash = weights_hash(pipe, 'vae') if pipe is not None and pipe.vae is not None else None   # hashed once: DiT-XL/2's VAE takes seconds
-    space = IdentitySpace() if vae_hash is None else VAESpace(pipe.vae, name=f"vae{vae_hash[:10]}")
-    labels = model_labels(data, pipe) if METHODS[cfg.method].generative else list(range(data.num_classes))
-    dirs = _check_inputs(cfg, data, pipe, space)
+    space = IdentitySpace() if vae_hash is None else bb.space(pipe, cfg, f"vae{vae_hash[:10]}")
+    dirs, generative = _check_inputs(cfg, data, pipe, bb, space), METHODS[cfg.method].generative
+    conds = bb.conditions(cfg, data, pipe) if generative else [{} for _ in data.classes]   # class labels or prompts
     settings = None   # only process 0 checks and writes the manifest (hashing DiT-XL/2's weights takes seconds)
     if procs.rank == 0:
-        settings = _settings(cfg, data, weights_hash(pipe) if pipe is not None else None, batch_size)
+        settings = _settings(cfg, data, weights_hash(pipe, bb.model_modules(pipe)) if pipe is not None else None, batch_size) | (bb.record(conds) if generative else {})
         if vae_hash is not None: settings['vae_hash'] = vae_hash
-    run = lambda: _distill(cfg, out, resume, overwrite, dev, batch_size, progress, data, pipe, space, labels, dirs, settings, t_start,
+    run = lambda: _distill(cfg, out, resume, overwrite, dev, batch_size, progress, data, pipe, bb, space, conds, dirs, settings, t_start,
                            _cache(cache_dir, space), procs)
     return run() if procs.rank != 0 else locked(out, procs, run)   # process 0 holds the lock and owns the manifest
 
@@ -220,14 +219,16 @@ def _chunk_modes(cfg:DistillConfig, chunk:list, data, space, dev, cache)->dict:
     return {c: find_class_modes(class_latents(data, c, space, dev, cache, flip=flip(c)), c, cfg.ipc, f, rs) for c in chunk}
 
 # %% ../nbs/07_distill.ipynb
-def _sample_chunk(cfg:DistillConfig, chunk:list, modes:dict, pipe, labels:list)->torch.Tensor:
-    "The generated images (in [-1, 1]) of a chunk of classes, IPC per class, in class order; image k of class c has seed (seed, label, k)."
-    y = torch.tensor([labels[c] for c in chunk for _ in range(cfg.ipc)])
-    keys = [(labels[c], k) for c in chunk for k in range(cfg.ipc)]
+def _image_keys(cfg:DistillConfig, bb:Backbone, conds:list)->list:
+    "Per class, the (key, k) of each of its IPC images: image k of a label (or prompt) shared by earlier classes continues their count."
+    flat = image_keys([bb.seed_key(conds[c]) for c in range(len(conds)) for _ in range(cfg.ipc)])
+    return [flat[c * cfg.ipc:(c + 1) * cfg.ipc] for c in range(len(conds))]
+
+def _sample_chunk(cfg:DistillConfig, chunk:list, modes:dict, pipe, bb:Backbone, conds:list, keys:list)->torch.Tensor:
+    "The generated images (in [-1, 1]) of a chunk of classes, IPC per class, in class order; image k of class c has seed (seed, *keys[c][k])."
     m = torch.cat([modes[c][0] for c in chunk]) if modes else None
-    lat = pipe(y, cfg.guidance_scale, item_generators(cfg.seed, keys), cfg.num_inference_steps, 'latent', modes=m,
-               mode_guidance_scale=cfg.mode_guidance_scale if m is not None else 0.0, stop_t=cfg.stop_t, sampler=cfg.sampler).images
-    return pipe.decode_latents(lat, min(len(y), 32))
+    gens = item_generators(cfg.seed, [key for c in chunk for key in keys[c]])
+    return bb.sample(cfg, pipe, [conds[c] for c in chunk for _ in range(cfg.ipc)], gens, m)
 
 # %% ../nbs/07_distill.ipynb
 def _real_rows(cfg:DistillConfig, data, c:int, modes:dict)->tuple:
@@ -236,21 +237,23 @@ def _real_rows(cfg:DistillConfig, data, c:int, modes:dict)->tuple:
     return random_rows(data.counts()[c], cfg.ipc, cfg.seed, c), {}
 
 # %% ../nbs/07_distill.ipynb
-def _distill(cfg, out, resume, overwrite, dev, batch_size, progress, data, pipe, space, labels, dirs, settings, t_start, cache, procs):
-    fresh = [{'name': n, 'label': c, 'model_label': labels[c], 'dir': dirs[c], 'files': [], 'done': False} for c, n in enumerate(data.classes)]
+def _distill(cfg, out, resume, overwrite, dev, batch_size, progress, data, pipe, bb, space, conds, dirs, settings, t_start, cache, procs):
+    fresh = [{'name': n, 'label': c, **conds[c], 'dir': dirs[c], 'files': [], 'done': False} for c, n in enumerate(data.classes)]
     man = open_run(out, settings, resume, overwrite, fresh, procs, _current)   # process 0 prepares `out`; every process gets the manifest
     w, generative = RunWriter(out, man, dirs, procs), METHODS[cfg.method].generative
     chunks = class_chunks(data.num_classes, max(1, batch_size // cfg.ipc) if generative else 1)
     work = [ch for j, ch in enumerate(chunks) if procs.mine(j) and not all(w.done(c) for c in ch)]
+    keys = _image_keys(cfg, bb, conds) if generative else None
     bar = tqdm(total=sum(len(ch) for ch in work), disable=not progress or procs.rank != 0, desc=f"{cfg.method} classes")
     for chunk in work:
         t0 = time.time(); modes = _chunk_modes(cfg, chunk, data, space, dev, cache)
         if modes: w.add('modes_s', t0)
         t0 = time.time()
         if generative:
-            imgs = _sample_chunk(cfg, chunk, modes, pipe, labels); dt = (time.time() - t0) / len(chunk)
+            imgs = _sample_chunk(cfg, chunk, modes, pipe, bb, conds, keys); dt = (time.time() - t0) / len(chunk)
             for j, c in enumerate(chunk):
-                if not w.done(c): w.finish(c, imgs[j*cfg.ipc:(j+1)*cfg.ipc], dt, **({'modes_hash': _mode_hash(modes[c][0], c)} if modes else {}))
+                extra = {'seeds': [item_seed(cfg.seed, *k) for k in keys[c]], **({'modes_hash': _mode_hash(modes[c][0], c)} if modes else {})}
+                if not w.done(c): w.finish(c, imgs[j*cfg.ipc:(j+1)*cfg.ipc], dt, **extra)
                 bar.update(1)
             w.add('sampling_s', t0)
         else:
@@ -278,9 +281,11 @@ def mgd3_distill(out:Param("output directory: OUT/<class>/<NNN>.png and OUT/mani
                  method:_P('method')=DistillConfig.method, ipc:_P('ipc')=DistillConfig.ipc, seed:_P('seed')=DistillConfig.seed,
                  modes:_P('modes')=DistillConfig.modes, modes_random_state:_P('modes_random_state')=None, modes_flip:_P('modes_flip')=False,
                  mode_guidance_scale:_P('mode_guidance_scale')=DistillConfig.mode_guidance_scale,
-                 stop_t:_P('stop_t')=DistillConfig.stop_t, guidance_scale:_P('guidance_scale')=DistillConfig.guidance_scale,
-                 num_inference_steps:_P('num_inference_steps')=DistillConfig.num_inference_steps, sampler:_P('sampler')=DistillConfig.sampler, data:_P('data')=None,
-                 subset:_P('subset')=None, size:_P('size')=None, model:_P('model')=None, vae:_P('vae')=None, precision:_P('precision')=DistillConfig.precision,
+                 stop_t:_P('stop_t')=None, guidance_scale:_P('guidance_scale')=None, num_inference_steps:_P('num_inference_steps')=None,
+                 sampler:_P('sampler')=DistillConfig.sampler, data:_P('data')=None, subset:_P('subset')=None, size:_P('size')=None,
+                 model:_P('model')=None, vae:_P('vae')=None, precision:_P('precision')=DistillConfig.precision,
+                 stop_timestep:_P('stop_timestep')=None, prompt_template:_P('prompt_template')=None, prompts:_P('prompts')=None,
+                 negative_prompt:_P('negative_prompt')=None, output_size:_P('output_size')=None, posterior:_P('posterior')=None,
                  batch_size:Param("images per sampling batch", int)=256,
                  cache_dir:Param("latents cache (default: ~/.cache/mgd3/latents for VAE latents, none for pixels); 'none' disables it", str)=None,
                  device:Param("cpu, cuda or mps (default: best available)", str)=None,

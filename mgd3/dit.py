@@ -144,6 +144,9 @@ def hybrid_loss(model, diffusion:Diffusion, x0, y, t, noise,
     out = model(xt, t, class_labels=y).sample
     eps, v = out[:, :C], out[:, C:]
     mse = ((noise - eps) ** 2).mean(dim=(1, 2, 3))
+    if v.shape[1] == 0:   # no variance half (a fixed-σ model, e.g. `mgd3.unet.make_unet(learned_sigma=False)`): L_simple only
+        if vlb_weight: raise MGD3Error("the model has no variance output (C output channels): train it with vlb_weight=0")
+        return {'loss': mse.mean(), 'mse': mse.mean(), 'vb': torch.zeros((), device=mse.device)}
     mean_p = diffusion.posterior_mean(diffusion.pred_x0(xt, t, eps.detach()), xt, t)  # stop-grad: L_vlb trains σ only
     logvar_p = diffusion.model_logvar(v, t)
     mean_q, logvar_q = diffusion.posterior_mean(x0, xt, t), diffusion._g(diffusion.post_logvar, t, x0)

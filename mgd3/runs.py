@@ -97,8 +97,11 @@ def prepare_out(out:Path, settings:dict, resume:bool, overwrite:bool,
         try: st['config'] = upgrade(st['config'])
         except TypeError: pass   # unknown options: the settings differ
     if old.get('settings') != settings:
-        diff = [k for k in settings['config'] if old.get('settings', {}).get('config', {}).get(k) != settings['config'][k]]
-        what = f"options {', '.join(diff)}" if diff else 'data or model weights'
+        o = st if isinstance(st, dict) else {}
+        diff = [k for k in settings['config'] if (o.get('config') or {}).get(k) != settings['config'][k]]
+        other = [f"--{k}" if k == 'batch_size' else k for k in settings   # e.g. a text-to-image run's prompts
+                 if k not in ('config', 'data_fingerprint', 'model_hash', 'vae_hash') and o.get(k) != settings[k]]
+        what = f"options {', '.join(diff)}" if diff else ', '.join(other) or 'data or model weights'
         raise MGD3Error(f"{out} holds a run with other settings ({what} differ); use --overwrite to replace it or another --out")
     return old
 

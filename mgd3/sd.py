@@ -4,32 +4,29 @@
 
 # %% ../nbs/06b_sd.ipynb 2
 from __future__ import annotations
-import functools, hashlib, json, math, re, tempfile, warnings, zlib
+import hashlib, json, math, tempfile, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-import numpy as np
 import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
 from diffusers import DiffusionPipeline, DDPMScheduler, AutoencoderKL, UNet2DConditionModel
 from diffusers.image_processor import VaeImageProcessor
 from diffusers.utils.torch_utils import randn_tensor
-from .core import MGD3Error, item_seed, item_generators, atomic_json, tiny_vae
-from .data import ImageSet, imagenet_subset, safe_name, to_uint8, save_png
-from .latents import VAESpace, encode_dataset
-from .modes import find_class_modes
+from .core import MGD3Error, item_seed, tiny_vae
+from .data import to_uint8
+from .latents import VAESpace
 from .guidance import mode_guided_step
-from .pipeline import ModeGuidedPipelineOutput, image_keys, parse_dtype, _hub_id, _how, _generators
+from .pipeline import ModeGuidedPipelineOutput, parse_dtype, _hub_id, _how, _generators
+from .prompts import prompt_key, prompt_name, read_prompts_file, class_prompts, class_folders   # also importable from here
 try: from transformers import CLIPTextModel, CLIPTextConfig, CLIPTokenizer
 except ImportError: CLIPTextModel = CLIPTextConfig = CLIPTokenizer = None   # `require_transformers` says what to install
 
 # %% auto 0
 __all__ = ['SD15_ID', 'SD15_SCHEDULER', 'SD_PARTS', 'require_transformers', 'sd_scheduler', 'guide_at_timestep',
-           'ModeGuidedStableDiffusionPipeline', 'tiny_clip_tokenizer', 'tiny_sd_pipeline', 'prompt_key',
-           'prompt_generators', 'ModeGuidedSDOutput', 'check_sd_folder', 'tiny_sd_folder', 'prompt_name',
-           'read_prompts_file', 'class_prompts', 'class_folders', 'image_seed', 'SDLatentSpace', 'sd_class_modes',
-           'distill_sd']
+           'ModeGuidedStableDiffusionPipeline', 'tiny_clip_tokenizer', 'tiny_sd_pipeline', 'prompt_generators',
+           'ModeGuidedSDOutput', 'check_sd_folder', 'tiny_sd_folder', 'image_seed', 'SDLatentSpace']
 
 # %% ../nbs/06b_sd.ipynb
 def require_transformers():
@@ -163,11 +160,6 @@ def text_embeddings(self:ModeGuidedStableDiffusionPipeline, prompts:list)->torch
     return self.text_encoder(ids.to(self._execution_device))[0]
 
 # %% ../nbs/06b_sd.ipynb
-def prompt_key(prompt:str)->int:
-    "The integer that stands for a prompt in its images' seeds: CRC-32 of its UTF-8 bytes."
-    return zlib.crc32(prompt.encode('utf-8'))
-
-# %% ../nbs/06b_sd.ipynb
 def prompt_generators(generator, # int seed, one torch.Generator per image, a torch.Generator (draws the seed) or None
                       prompts:list # one prompt per image
                      )->list:
@@ -203,7 +195,9 @@ _OUTPUT_TYPES = ('pil', 'np', 'pt', 'latent')
 
 @patch
 def _prepare(self:ModeGuidedStableDiffusionPipeline, prompt, negative_prompt, height, width, steps, guidance_scale, modes,
-             mode_guidance_scale, stop_timestep, output_type, output_size, batch_size, generator):
+             mode_guidance_scale, stop_timestep, output_type, output_size, batch_size, generator, callback_inputs=()):
+    bad = [k for k in callback_inputs if k not in self._callback_tensor_inputs]
+    if bad: raise MGD3Error(f"callback_on_step_end_tensor_inputs: {bad[0]!r} is not one of {', '.join(self._callback_tensor_inputs)}")
     prompts = self.check_prompts([prompt] if isinstance(prompt, str) else prompt)
     if not prompts: raise MGD3Error("no prompts given: pass one prompt per image to sample")
     neg = [''] * len(prompts) if negative_prompt is None else [negative_prompt] * len(prompts) if isinstance(negative_prompt, str) else list(negative_prompt)
@@ -223,6 +217,29 @@ def _prepare(self:ModeGuidedStableDiffusionPipeline, prompt, negative_prompt, he
         if tuple(modes.shape) != (len(prompts), *shape):
             raise MGD3Error(f"modes has shape {tuple(modes.shape)}, expected {(len(prompts), *shape)}: one mode per prompt, in SD's latent space")
     return prompts, neg, shape, modes, prompt_generators(generator, prompts)
+
+# %% ../nbs/06b_sd.ipynb
+@patch
+@torch.no_grad()
+def _sample_batch(self:ModeGuidedStableDiffusionPipeline, prompts:list, neg:list, gens:list, shape:tuple,
+                  modes, lam:float, s:float, stop:int, # modes (None: unguided), λ, CFG scale, guide while t > stop
+                  bar, callback=None, callback_inputs=('latents',))->torch.Tensor:
+    "x_0 (CPU, float32) of one batch, each image from its generator's x_T."
+    dev, dtype, cfg, sch = self._execution_device, self.unet.dtype, s != 1, self.scheduler
+    emb = self.text_embeddings(prompts)
+    if cfg: emb = torch.cat([self.text_embeddings(neg), emb])                 # [uncond; cond]
+    emb = emb.to(dev, dtype)
+    x = randn_tensor((len(gens), *shape), generator=gens, device=dev, dtype=torch.float32) * sch.init_noise_sigma   # x_T
+    for i, t in enumerate(sch.timesteps):
+        xin = sch.scale_model_input(torch.cat([x, x]) if cfg else x, t)
+        eps = self.unet(xin.to(dtype), t, encoder_hidden_states=emb).sample.float()
+        if cfg: eu, ec = eps.chunk(2); eps = eu + s * (ec - eu)                 # CFG on ε
+        x, x0 = mode_guided_step(sch, eps, t, x, modes, lam, modes is not None and guide_at_timestep(t, stop), gens)
+        if callback is not None:
+            now = {'latents': x, 'pred_original_sample': x0}
+            x = callback(self, i, t, {k: now[k] for k in callback_inputs}).pop('latents', x)
+        bar.update()
+    return x.float().cpu()
 
 # %% ../nbs/06b_sd.ipynb
 @patch
@@ -248,36 +265,17 @@ def __call__(self:ModeGuidedStableDiffusionPipeline, prompt, # one prompt per im
     s = d['guidance_scale'] if guidance_scale is None else guidance_scale
     stop = d['stop_timestep'] if stop_timestep is None else stop_timestep
     output_size = d['output_size'] if output_size == -1 else output_size
-    bad = [k for k in callback_on_step_end_tensor_inputs if k not in self._callback_tensor_inputs]
-    if bad: raise MGD3Error(f"callback_on_step_end_tensor_inputs: {bad[0]!r} is not one of {', '.join(self._callback_tensor_inputs)}")
-    prompts, neg, shape, modes, gens = self._prepare(prompt, negative_prompt, height, width, steps, s, modes, mode_guidance_scale,
-                                                     stop, output_type, output_size, batch_size, generator)
-    seeds, n = [g.initial_seed() for g in gens], len(prompts)
-    bs, dev, dtype, cfg = int(batch_size or n), self._execution_device, self.unet.dtype, s != 1
-    sch = self.scheduler; sch.set_timesteps(steps)
-    out_lat = []
+    prompts, neg, shape, modes, gens = self._prepare(prompt, negative_prompt, height, width, steps, s, modes, mode_guidance_scale, stop,
+                                                     output_type, output_size, batch_size, generator, callback_on_step_end_tensor_inputs)
+    n = len(prompts); bs = int(batch_size or n); guided = modes is not None and mode_guidance_scale > 0
+    self.scheduler.set_timesteps(steps)
     with self.progress_bar(total=math.ceil(n / bs) * steps) as bar:
-        for b in range(0, n, bs):
-            g = gens[b:b+bs]
-            emb = self.text_embeddings(prompts[b:b+bs])
-            if cfg: emb = torch.cat([self.text_embeddings(neg[b:b+bs]), emb])            # [uncond; cond]
-            emb = emb.to(dev, dtype)
-            mb = modes[b:b+bs].to(dev) if modes is not None and mode_guidance_scale > 0 else None
-            x = randn_tensor((len(g), *shape), generator=g, device=dev, dtype=torch.float32) * sch.init_noise_sigma   # x_T
-            for i, t in enumerate(sch.timesteps):
-                xin = sch.scale_model_input(torch.cat([x, x]) if cfg else x, t)
-                eps = self.unet(xin.to(dtype), t, encoder_hidden_states=emb).sample.float()
-                if cfg: eu, ec = eps.chunk(2); eps = eu + s * (ec - eu)                 # CFG on ε
-                x, x0 = mode_guided_step(sch, eps, t, x, mb, mode_guidance_scale, mb is not None and guide_at_timestep(t, stop), g)
-                if callback_on_step_end is not None:
-                    now = {'latents': x, 'pred_original_sample': x0}
-                    x = callback_on_step_end(self, i, t, {k: now[k] for k in callback_on_step_end_tensor_inputs}).pop('latents', x)
-                bar.update()
-            out_lat.append(x.float().cpu())
-    latents = torch.cat(out_lat)
+        latents = torch.cat([self._sample_batch(prompts[b:b+bs], neg[b:b+bs], gens[b:b+bs], shape,
+                                                modes[b:b+bs].to(self._execution_device) if guided else None, mode_guidance_scale, s, stop,
+                                                bar, callback_on_step_end, callback_on_step_end_tensor_inputs) for b in range(0, n, bs)])
     images = latents if output_type == 'latent' else self.image_processor.postprocess(self.decode_latents(latents, output_size), output_type)
     self.maybe_free_model_hooks()
-    return ModeGuidedSDOutput(images=images, latents=latents, prompts=prompts, seeds=seeds) if return_dict else (images, latents)
+    return ModeGuidedSDOutput(images=images, latents=latents, prompts=prompts, seeds=[g.initial_seed() for g in gens]) if return_dict else (images, latents)
 
 # %% ../nbs/06b_sd.ipynb
 SD_PARTS = (('unet', 'config.json'), ('vae', 'config.json'), ('text_encoder', 'config.json'),
@@ -347,58 +345,6 @@ def tiny_sd_folder(out, # the folder to write
     return out
 
 # %% ../nbs/06b_sd.ipynb
-@functools.cache
-def _imagenet_names()->dict: return {c.wnid: c.name for c in imagenet_subset('imagenet1k')}
-
-def prompt_name(folder:str # a class folder's name
-               )->str:
-    "The class name a prompt uses for a class folder: WordNet id → first ImageNet name; else underscores as spaces."
-    if re.fullmatch(r'n\d{8}', folder):
-        if folder not in _imagenet_names(): raise MGD3Error(f"class folder {folder} looks like a WordNet id but is not one of ImageNet-1K's classes")
-        return _imagenet_names()[folder]
-    return re.sub(r'\s+', ' ', folder.replace('_', ' ')).strip()
-
-# %% ../nbs/06b_sd.ipynb
-def read_prompts_file(path # a text file: `folder<TAB>prompt` per line
-                     )->dict:
-    "Class folder → prompt from a prompts file; one-line `MGD3Error` for a missing, empty or malformed file."
-    p = Path(path)
-    try: lines = p.read_text(encoding='utf-8').splitlines()
-    except (OSError, UnicodeDecodeError) as e: raise MGD3Error(f"cannot read the prompts file {p}: {e.__class__.__name__}") from None
-    table = {}
-    for i, line in enumerate(lines, 1):
-        if not line.strip() or line.lstrip().startswith('#'): continue
-        folder, tab, prompt = line.partition('\t')
-        if not tab or not folder.strip() or not prompt.strip():
-            raise MGD3Error(f"prompts file {p}, line {i}: expected 'folder<TAB>prompt', got {line[:60]!r}")
-        if folder.strip() in table: raise MGD3Error(f"prompts file {p}, line {i}: class folder {folder.strip()!r} appears twice")
-        table[folder.strip()] = prompt.strip()
-    if not table: raise MGD3Error(f"prompts file {p} is empty: write one line per class: the folder name, a TAB, the prompt")
-    return table
-
-# %% ../nbs/06b_sd.ipynb
-def class_prompts(folders:list, # the class folders' names, in label order
-                  template:str='{}', # '{}' stands for the class name
-                  prompts_file=None # a prompts file (see `read_prompts_file`); overrides template
-                 )->list:
-    "One prompt per class."
-    if prompts_file is not None:
-        table = read_prompts_file(prompts_file)
-        missing = [f for f in folders if f not in table]
-        if missing: raise MGD3Error(f"prompts file {prompts_file} has no prompt for class folder(s) {', '.join(missing[:3])} "
-                                    f"({len(missing)} of {len(folders)}); add a line '{missing[0]}<TAB>prompt'")
-        return [table[f] for f in folders]
-    if not isinstance(template, str) or '{}' not in template: raise MGD3Error(f"the prompt template must contain {{}} where the class name goes, got {template!r}")
-    try: return [template.format(prompt_name(f)) for f in folders]
-    except (IndexError, KeyError, ValueError) as e: raise MGD3Error(f"bad prompt template {template!r}: {e}; use {{}} once for the class name") from None
-
-# %% ../nbs/06b_sd.ipynb
-def class_folders(data # an `ImageSet` or `FolderClasses`
-                 )->list:
-    "The class folders' names of `data`, in label order (the keys of a prompts file)."
-    return list(getattr(data, 'wnids', None) or getattr(data, 'folders', None) or data.classes)
-
-# %% ../nbs/06b_sd.ipynb
 def image_seed(seed:int, # the run's seed
                image:torch.Tensor # one C × H × W image in [-1, 1]
               )->int:
@@ -429,57 +375,3 @@ def encode(self:SDLatentSpace, images:torch.Tensor # B × 3 × H × W in [-1, 1]
     if self.posterior == 'mean': return dist.mean.float() * self.scaling_factor
     gens = [torch.Generator().manual_seed(image_seed(self.seed, x)) for x in images]
     return dist.sample(generator=gens).float() * self.scaling_factor
-
-# %% ../nbs/06b_sd.ipynb
-def sd_class_modes(space:SDLatentSpace, data, # an `ImageSet` or `FolderClasses`
-                   c:int, ipc:int, # the class and its number of modes
-                   method:str='kmeans', seed:int=0, # a mode finder of `mgd3.modes` and its seed
-                   batch_size:int=16, device=None, cache_dir=None # encoding: images per VAE call, where, latents cache
-                  )->tuple:
-    "(modes: ipc × latent shape, rows or None) of class c of `data` in SD's latent space."
-    if isinstance(data, ImageSet): s = data.subset(data.indices(c), f"{data.name}-{c}")
-    else: xc = data.class_images(c); s = ImageSet(xc, torch.full((len(xc),), c), data.classes, f"{data.name}-{c}")
-    z = encode_dataset(s, space, batch_size, device, cache_dir, progress=False)
-    return find_class_modes(z, c, ipc, method, seed)
-
-# %% ../nbs/06b_sd.ipynb
-def distill_sd(pipe:ModeGuidedStableDiffusionPipeline, data, # an `ImageSet` or `FolderClasses` at the model's resolution
-               ipc:int, out, *, # images per class; the output folder (new or empty)
-               prompts:list|None=None, # one per class; None: `class_prompts(class_folders(data), template, prompts_file)`
-               template:str='{}', prompts_file=None, seed:int=0,
-               guided:bool=True, # False: plain SD (the baseline), no modes
-               posterior:str='sample', method:str='kmeans', # how modes are found (see `SDLatentSpace`, `mgd3.modes`)
-               mode_guidance_scale:float=0.1, stop_timestep:int|None=None, guidance_scale:float|None=None,
-               num_inference_steps:int|None=None, negative_prompt:str|None=None, output_size:int|None=-1,
-               batch_size:int|None=None, encode_batch_size:int=16, cache_dir=None, progress:bool=True)->dict:
-    "MGD³ with Stable Diffusion: OUT/<class>/<NNN>.png (one image per mode) and OUT/manifest.json; returns the manifest."
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())): raise MGD3Error(f"{out} exists and is not an empty folder; choose a new output folder")
-    prompts = pipe.check_prompts(prompts if prompts is not None else class_prompts(class_folders(data), template, prompts_file))
-    if len(prompts) != data.num_classes: raise MGD3Error(f"got {len(prompts)} prompts for {data.num_classes} classes; pass one per class")
-    space = SDLatentSpace(pipe.vae, posterior, seed)
-    if guided:
-        if tuple(space.latent_shape(data.shape)) != tuple(pipe.latent_shape()):
-            s = pipe.latent_shape()[1] * pipe.vae_scale_factor
-            raise MGD3Error(f"the data's images are {data.shape[1]}x{data.shape[2]} but the model samples {s}x{s}; load the data with size={s}")
-        small = min(data.counts())
-        if small < ipc: raise MGD3Error(f"class {data.classes[data.counts().index(small)]!r} has only {small} images, fewer than ipc={ipc}")
-    dirs = [safe_name(c) for c in data.classes]
-    dirs = [f"{d}_{f}" if dirs.count(d) > 1 else d for d, f in zip(dirs, class_folders(data))]   # ImageNet's two cranes
-    pipe.set_progress_bar_config(disable=not progress)
-    man = {'format': 'mgd3-sd', 'model': str(getattr(pipe, 'model_path', 'in memory')), 'ipc': ipc, 'seed': seed, 'guided': guided,
-           'posterior': posterior if guided else None, 'method': method if guided else None, 'mode_guidance_scale': mode_guidance_scale if guided else 0.0,
-           'stop_timestep': pipe.defaults['stop_timestep'] if stop_timestep is None else stop_timestep, 'negative_prompt': negative_prompt,
-           'guidance_scale': pipe.defaults['guidance_scale'] if guidance_scale is None else guidance_scale,
-           'num_inference_steps': pipe.defaults['num_inference_steps'] if num_inference_steps is None else num_inference_steps,
-           'output_size': pipe.defaults['output_size'] if output_size == -1 else output_size, 'classes': {}}
-    for c in range(data.num_classes):
-        M = sd_class_modes(space, data, c, ipc, method, seed, encode_batch_size, pipe._execution_device, cache_dir)[0] if guided else None
-        r = pipe([prompts[c]] * ipc, num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, negative_prompt=negative_prompt,
-                 generator=seed, output_type='pt', modes=M, mode_guidance_scale=mode_guidance_scale, stop_timestep=stop_timestep,
-                 output_size=output_size, batch_size=batch_size)
-        for k, img in enumerate(r.images): save_png((img * 255).round().to(torch.uint8), out/dirs[c]/f"{k:03d}.png")
-        man['classes'][dirs[c]] = {'prompt': prompts[c], 'seeds': r.seeds,
-                                   'modes_hash': None if M is None else hashlib.sha256(M.numpy().tobytes()).hexdigest()[:16]}
-    atomic_json(out/'manifest.json', man)
-    return man

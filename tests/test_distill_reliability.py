@@ -273,7 +273,9 @@ def test_manifest_records_everything(fork_cli, tiny, tmp_path):
     assert m['settings']['config'] == dict(method='mgd3', ipc=2, seed=0, modes='kmeans', modes_random_state=None, modes_flip=False,
                                            mode_guidance_scale=0.1, stop_t=2,
                                            guidance_scale=4.0, num_inference_steps=4, sampler='ddpm', data=str(tiny/'data'), subset=None,
-                                           size=None, model=str(tiny/'model'), vae=None, precision='fp32')
+                                           size=None, model=str(tiny/'model'), vae=None, precision='fp32',
+                                           stop_timestep=None, prompt_template=None, prompts=None, negative_prompt=None,
+                                           output_size=None, posterior=None)   # Stable Diffusion's options: unset
     assert m['settings']['batch_size'] == 256
     data = load_image_folder(tiny/'data')
     assert m['settings']['data_fingerprint'] == data.fingerprint()
