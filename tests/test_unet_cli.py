@@ -58,7 +58,7 @@ def test_unet_latent_path_finds_modes_in_the_vae_latent_space(run_cli, tmp_path)
     pipe = ModeGuidedDiTPipeline.from_pretrained(tmp_path/'r')
     assert type(pipe).__name__ == 'ModeGuidedUNetPipeline' and pipe.latent_shape == (4, 7, 7) and pipe.unet.config.sample_size == 8
     r = run_cli('mgd3_distill', '--out', str(tmp_path/'d'), '--data', str(tmp_path/'data'), '--model', str(tmp_path/'r'),
-                '--ipc', '2', '--num_inference_steps', '4', '--stop_t', '2', '--cache_dir', 'none', '--quiet')
+                '--ipc', '2', '--num_inference_steps', '4', '--stop_t', '2', '--cache_dir', str(tmp_path/'cache'), '--quiet')
     assert r.returncode == 0, r.stderr
     from PIL import Image
     pngs = sorted((tmp_path/'d').rglob('*.png'))
@@ -68,11 +68,12 @@ def test_unet_latent_path_finds_modes_in_the_vae_latent_space(run_cli, tmp_path)
     from mgd3.classes import class_latents
     from mgd3.modes import Modes, find_class_modes, modes_hash
     ds, man = resolve_data(str(tmp_path/'data')), json.loads((tmp_path/'d'/'manifest.json').read_text())
-    z, space = VAESpace(pipe.vae).encode(ds.images()), VAESpace(pipe.vae)
+    space = VAESpace(pipe.vae, name=f"vae{man['settings']['vae_hash'][:10]}")   # the run's space: its cache key
+    z = space.encode(ds.images())
     assert tuple(z.shape[1:]) == (4, 7, 7)
     h = lambda M, c: modes_hash(Modes({c: M}, {c: None}, '', 2, 0, tuple(M.shape[1:])))
     for c, entry in enumerate(man['classes']):
-        zc = class_latents(ds, c, space)                                        # batched as mgd3_distill encodes (bytes can differ from z's)
+        zc = class_latents(ds, c, space, cache_dir=tmp_path/'cache')   # the latents the run encoded and cached (another process's float bytes can differ from z's)
         torch.testing.assert_close(zc, z[ds.y == c], rtol=0, atol=1e-6)
         assert entry['modes_hash'] == h(find_class_modes(zc, c, 2, 'kmeans', 0)[0], c)
         assert entry['modes_hash'] != h(find_class_modes(ds.images()[ds.y == c], c, 2, 'kmeans', 0)[0], c)   # not pixel-space modes
