@@ -145,8 +145,9 @@ def is_stale(cell:dict, model_hash:str)->bool:
 # %% ../nbs/10_results.ipynb
 def generator_hash(model:str|None=None)->str:
     "The weights hash of the generator `model`, as `mgd3_distill --model` takes it (None: the shipped model)."
-    from mgd3.pipeline import ModeGuidedDiTPipeline
-    return weights_hash(ModeGuidedDiTPipeline.from_pretrained(model))
+    from mgd3.backbones import backbone   # loaded and hashed as mgd3_distill does: any kind of generator (DiT, U-Net, Stable Diffusion)
+    bb = backbone(model); pipe = bb.load(DistillConfig(model=model), 'cpu')
+    return weights_hash(pipe, bb.model_modules(pipe))
 
 # %% ../nbs/10_results.ipynb
 def current_cells(d, model_hash:str|None=None)->tuple:

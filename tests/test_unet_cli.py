@@ -70,6 +70,8 @@ def test_unet_latent_path_finds_modes_in_the_vae_latent_space(run_cli, tmp_path)
     ds, man = resolve_data(str(tmp_path/'data')), json.loads((tmp_path/'d'/'manifest.json').read_text())
     space = VAESpace(pipe.vae, name=f"vae{man['settings']['vae_hash'][:10]}")   # the run's space: its cache key
     z = space.encode(ds.images())
+    from mgd3.results import generator_hash
+    assert generator_hash(str(tmp_path/'r')) == man['settings']['model_hash']   # the results engine hashes a U-Net as mgd3_distill does
     assert tuple(z.shape[1:]) == (4, 7, 7)
     h = lambda M, c: modes_hash(Modes({c: M}, {c: None}, '', 2, 0, tuple(M.shape[1:])))
     for c, entry in enumerate(man['classes']):
