@@ -12,7 +12,7 @@ from .core import MGD3Error, check_choice
 from .data import ImageSet, FolderClasses, imagenet_subset, dit_labels, safe_name
 from .latents import VAESpace
 from .pipeline import ModeGuidedDiTPipeline, _hub_id
-from .sd import ModeGuidedStableDiffusionPipeline, SDLatentSpace
+from .sd import ModeGuidedStableDiffusionPipeline, SDLatentSpace, check_stop_timestep
 from .prompts import class_prompts, class_folders, prompt_key
 
 # %% auto 0
@@ -99,9 +99,8 @@ def check(self:SDBackbone, cfg):
     "Refuse Stable Diffusion settings that cannot work."
     check_choice('posterior', cfg.posterior, ('sample', 'mean'))
     if cfg.sampler != 'ddpm': raise MGD3Error(f"--sampler {cfg.sampler}: Stable Diffusion samples with DDPM only, as the original")
-    t, s = cfg.stop_timestep, cfg.output_size
-    if int(t) != t or not 0 <= t <= 1000:
-        raise MGD3Error(f"--stop_timestep must be an integer in 0..1000 (guide while the timestep > stop_timestep; 1000 = never), got {t}")
+    check_stop_timestep(cfg.stop_timestep, what='--stop_timestep')
+    s = cfg.output_size
     if int(s) != s or s < 1: raise MGD3Error(f"--output_size must be a positive number of pixels, got {s}")
     if cfg.prompts is not None and cfg.prompt_template is not None:
         raise MGD3Error("give --prompts (a file: one prompt per class) or --prompt_template, not both")

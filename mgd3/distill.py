@@ -62,7 +62,7 @@ class DistillConfig:
     data: str|None = opt(None, 'the training images (default: fashion-mnist): an ImageFolder, or a registered dataset', lambda: DATASETS)
     subset: str|None = opt(None, 'ImageNet subset when --data is an ImageNet train folder', lambda: SUBSETS)
     size: int|None = opt(None, "resize + centre-crop --data images to this size (default: as they are; Stable Diffusion: the model's resolution)")
-    model: str|None = opt(None, 'the generator: a shipped model (fmnist-dit, the default), a model folder or what mgd3_pretrain --out wrote, DiT-XL/2 (a DiTPipeline folder or hub id), or Stable Diffusion (a folder in SD v1.5\'s layout)')
+    model: str|None = opt(None, 'the generator: a shipped model (fmnist-dit, the default, or fmnist-unet), a model folder or what mgd3_pretrain --out wrote, DiT-XL/2 (a DiTPipeline folder or hub id), or Stable Diffusion (a folder in SD v1.5\'s layout)')
     vae: str|None = opt(None, "DiT-XL/2 only: the VAE, a folder or hub id; default: stabilityai/sd-vae-ft-mse (the paper's), from the Hugging Face cache or the hub; the model folder's own vae/ is used only if named here")
     precision: str = opt('fp32', "the generator's precision while sampling: fp32, bf16 or fp16")
     stop_timestep: int|None = opt(None, 'Stable Diffusion: guide while the timestep (of 1000) > stop_timestep; default: 500')
@@ -121,9 +121,10 @@ def load_data(cfg:DistillConfig, size:int|None=None # the generator's image size
     return resolve_data(cfg.data, size=cfg.size)
 
 # %% ../nbs/07_distill.ipynb
-def weights_hash(pipe, module:str|tuple='transformer' # a module of the pipeline ('vae', ...), or several (their keys prefixed by the module)
+def weights_hash(pipe, module:str|tuple|None=None # a module of the pipeline ('vae', ...), or several (their keys prefixed by the module); None: the denoiser
                 )->str:
-    "sha256 (16 hex digits) of the weights of the pipeline's transformer (or other modules: Stable Diffusion's unet and text_encoder)."
+    "sha256 (16 hex digits) of the weights of the pipeline's denoiser, its transformer or unet (or other modules: Stable Diffusion's unet and text_encoder)."
+    if module is None: module = next((m for m in ('transformer', 'unet') if getattr(pipe, m, None) is not None), 'transformer')
     h, mods = hashlib.sha256(), (module,) if isinstance(module, str) else tuple(module)
     for m in mods:
         for k, v in sorted(getattr(pipe, m).state_dict().items()):

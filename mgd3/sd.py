@@ -4,7 +4,7 @@
 
 # %% ../nbs/06b_sd.ipynb 2
 from __future__ import annotations
-import hashlib, json, math, tempfile, warnings
+import json, math, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,19 +14,18 @@ from fastcore.basics import patch
 from diffusers import DiffusionPipeline, DDPMScheduler, AutoencoderKL, UNet2DConditionModel
 from diffusers.image_processor import VaeImageProcessor
 from diffusers.utils.torch_utils import randn_tensor
-from .core import MGD3Error, item_seed, tiny_vae
-from .data import to_uint8
+from .core import MGD3Error
 from .latents import VAESpace
 from .guidance import mode_guided_step
 from .pipeline import ModeGuidedPipelineOutput, parse_dtype, _hub_id, _how, _generators
 from .prompts import prompt_key, prompt_name, read_prompts_file, class_prompts, class_folders   # also importable from here
-try: from transformers import CLIPTextModel, CLIPTextConfig, CLIPTokenizer
-except ImportError: CLIPTextModel = CLIPTextConfig = CLIPTokenizer = None   # `require_transformers` says what to install
+try: from transformers import CLIPTextModel, CLIPTokenizer
+except ImportError: CLIPTextModel = CLIPTokenizer = None   # `require_transformers` says what to install
 
 # %% auto 0
 __all__ = ['SD15_ID', 'SD15_SCHEDULER', 'SD_PARTS', 'require_transformers', 'sd_scheduler', 'guide_at_timestep',
-           'ModeGuidedStableDiffusionPipeline', 'tiny_clip_tokenizer', 'tiny_sd_pipeline', 'prompt_generators',
-           'ModeGuidedSDOutput', 'check_sd_folder', 'tiny_sd_folder', 'image_seed', 'SDLatentSpace']
+           'check_stop_timestep', 'ModeGuidedStableDiffusionPipeline', 'prompt_generators', 'ModeGuidedSDOutput',
+           'check_sd_folder', 'SDLatentSpace']
 
 # %% ../nbs/06b_sd.ipynb
 def require_transformers():
@@ -57,6 +56,15 @@ def guide_at_timestep(t, # the current timestep, on the 1000-step training scale
     return int(t) > int(stop_timestep)
 
 # %% ../nbs/06b_sd.ipynb
+def check_stop_timestep(t, # the stop point: guide while the timestep > t
+                        T:int=1000, # the number of training timesteps (SD: 1000)
+                        what:str='stop_timestep' # its name in the message, e.g. '--stop_timestep'
+                       ):
+    "Raise a one-line `MGD3Error` unless `t` is an integer in 0..T."
+    if int(t) != t or not 0 <= t <= T:
+        raise MGD3Error(f"{what} must be an integer in 0..{T} (guidance while the timestep > stop_timestep; {T} = never), got {t}")
+
+# %% ../nbs/06b_sd.ipynb
 class ModeGuidedStableDiffusionPipeline(DiffusionPipeline):
     "Text-to-image Stable Diffusion sampling (DDPM, fixed variance) with classifier-free guidance and MGD³ mode guidance."
     model_cpu_offload_seq = 'text_encoder->unet->vae'
@@ -71,43 +79,6 @@ class ModeGuidedStableDiffusionPipeline(DiffusionPipeline):
         self.register_modules(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler)
         self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)
         self.image_processor = VaeImageProcessor(vae_scale_factor=self.vae_scale_factor, do_resize=False)
-
-# %% ../nbs/06b_sd.ipynb
-def tiny_clip_tokenizer(folder=None, # where to write vocab.json and merges.txt (None: a temporary folder)
-                        words=('a', 'photo', 'of', 'tench', 'church', 'golf', 'ball'), # spelled by merges
-                        model_max_length:int=12 # prompt length in tokens, start and end included (SD: 77)
-                       ):
-    "A real `CLIPTokenizer` on a tiny byte-pair vocabulary written to `folder`."
-    require_transformers()
-    vocab = {'<|startoftext|>': 0, '<|endoftext|>': 1}
-    for ch in 'abcdefghijklmnopqrstuvwxyz': vocab[ch] = len(vocab); vocab[ch + '</w>'] = len(vocab)
-    merges = []
-    for w in words:   # merge the word's pieces left to right: p h -> ph, ph o -> pho, ...
-        toks = list(w[:-1]) + [w[-1] + '</w>']
-        while len(toks) > 1:
-            m = f"{toks[0]} {toks[1]}"
-            if m not in merges: merges.append(m); vocab.setdefault(toks[0] + toks[1], len(vocab))
-            toks = [toks[0] + toks[1]] + toks[2:]
-    with tempfile.TemporaryDirectory() as tmp:
-        d = Path(folder or tmp); d.mkdir(parents=True, exist_ok=True)
-        (d/'vocab.json').write_text(json.dumps(vocab)); (d/'merges.txt').write_text('#version: 0.2\n' + '\n'.join(merges) + '\n')
-        (d/'tokenizer_config.json').write_text(json.dumps({'model_max_length': model_max_length}))
-        return CLIPTokenizer.from_pretrained(d)
-
-# %% ../nbs/06b_sd.ipynb
-def tiny_sd_pipeline(seed:int=0, sample_size:int=8, # latent height = width
-                     hidden:int=16 # the text encoder's width = the UNet's cross_attention_dim
-                    )->ModeGuidedStableDiffusionPipeline:
-    "A random Stable Diffusion of SD v1.5's structure at a tiny size, built from configs (no download)."
-    tok = tiny_clip_tokenizer()
-    torch.manual_seed(seed)
-    te = CLIPTextModel(CLIPTextConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=2 * hidden, num_attention_heads=2,
-                                      num_hidden_layers=2, max_position_embeddings=tok.model_max_length, projection_dim=hidden,
-                                      bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id))
-    unet = UNet2DConditionModel(sample_size=sample_size, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(8, 16),
-                                down_block_types=('CrossAttnDownBlock2D', 'DownBlock2D'), up_block_types=('UpBlock2D', 'CrossAttnUpBlock2D'),
-                                cross_attention_dim=hidden, attention_head_dim=2, norm_num_groups=4)
-    return ModeGuidedStableDiffusionPipeline(tiny_vae(in_channels=3, latent_channels=4, seed=seed), te.eval(), tok, unet.eval(), sd_scheduler())
 
 # %% ../nbs/06b_sd.ipynb
 @patch
@@ -206,9 +177,7 @@ def _prepare(self:ModeGuidedStableDiffusionPipeline, prompt, negative_prompt, he
     if int(steps) != steps or steps < 1: raise MGD3Error(f"num_inference_steps must be a positive integer, got {steps}")
     if guidance_scale < 0: raise MGD3Error(f"guidance_scale (classifier-free guidance) must be >= 0, got {guidance_scale}")
     if mode_guidance_scale < 0: raise MGD3Error(f"mode_guidance_scale (λ) must be >= 0, got {mode_guidance_scale}")
-    T = self.scheduler.config.num_train_timesteps
-    if modes is not None and (int(stop_timestep) != stop_timestep or not 0 <= stop_timestep <= T):
-        raise MGD3Error(f"stop_timestep must be an integer in 0..{T} (guidance while the timestep > stop_timestep; {T} = never), got {stop_timestep}")
+    if modes is not None: check_stop_timestep(stop_timestep, self.scheduler.config.num_train_timesteps)
     if output_type not in _OUTPUT_TYPES: raise MGD3Error(f"unknown output_type {output_type!r}: use {', '.join(map(repr, _OUTPUT_TYPES))}")
     if output_size is not None and (int(output_size) != output_size or output_size < 1): raise MGD3Error(f"output_size must be a positive integer or None, got {output_size}")
     if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1): raise MGD3Error(f"batch_size must be a positive integer, got {batch_size}")
@@ -330,48 +299,10 @@ def from_pretrained(cls:ModeGuidedStableDiffusionPipeline, pretrained_model_name
     return pipe
 
 # %% ../nbs/06b_sd.ipynb
-def tiny_sd_folder(out, # the folder to write
-                   seed:int=0)->Path:
-    "`tiny_sd_pipeline` saved in the layout of the SD v1.5 repository (PNDM scheduler config, safety checker named but absent)."
-    out, p = Path(out), tiny_sd_pipeline(seed)
-    with _quiet():
-        for name in ('unet', 'vae', 'text_encoder', 'tokenizer'): getattr(p, name).save_pretrained(out/name)
-    (out/'scheduler').mkdir(parents=True, exist_ok=True)
-    (out/'scheduler'/'scheduler_config.json').write_text(json.dumps(SD15_SCHEDULER, indent=2))
-    (out/'model_index.json').write_text(json.dumps({'_class_name': 'StableDiffusionPipeline', 'feature_extractor': ['transformers', 'CLIPImageProcessor'],
-        'requires_safety_checker': True, 'safety_checker': ['stable_diffusion', 'StableDiffusionSafetyChecker'],
-        'scheduler': ['diffusers', 'PNDMScheduler'], 'text_encoder': ['transformers', 'CLIPTextModel'], 'tokenizer': ['transformers', 'CLIPTokenizer'],
-        'unet': ['diffusers', 'UNet2DConditionModel'], 'vae': ['diffusers', 'AutoencoderKL']}, indent=2))
-    return out
-
-# %% ../nbs/06b_sd.ipynb
-def image_seed(seed:int, # the run's seed
-               image:torch.Tensor # one C × H × W image in [-1, 1]
-              )->int:
-    "The seed of an image's posterior sample: `item_seed` of the run's seed and a hash of the image's 8-bit pixels."
-    h = hashlib.blake2b(to_uint8(image.detach().cpu()).numpy().tobytes(), digest_size=7).digest()
-    return item_seed(seed, int.from_bytes(h, 'little'))
-
-# %% ../nbs/06b_sd.ipynb
 class SDLatentSpace(VAESpace):
     "SD's latent space for mode discovery: a seeded posterior sample (the original) or the posterior mean, × scaling factor."
     def __init__(self, vae, # the pipeline's `AutoencoderKL`
                  posterior:str='sample', # 'sample' (the original's `latent_dist.sample()`) or 'mean'
                  seed:int=0, # seeds the posterior samples (with each image's pixels)
                  name:str='sd-vae'):
-        if posterior not in ('sample', 'mean'): raise MGD3Error(f"posterior must be 'sample' or 'mean', got {posterior!r}")
-        super().__init__(vae, name=name)
-        self.posterior, self.seed = posterior, int(seed)
-        if posterior == 'sample': self.key = f"{name}-sample{self.seed}-sf{self.scaling_factor:g}"
-
-# %% ../nbs/06b_sd.ipynb
-@patch
-@torch.no_grad()
-def encode(self:SDLatentSpace, images:torch.Tensor # B × 3 × H × W in [-1, 1]
-          )->torch.Tensor:
-    "Latents of `images` (float32): a posterior sample seeded by `image_seed`, or the posterior mean, × scaling factor."
-    dtype = next(self.vae.parameters()).dtype
-    dist = self.vae.encode(images.to(self.device, dtype)).latent_dist
-    if self.posterior == 'mean': return dist.mean.float() * self.scaling_factor
-    gens = [torch.Generator().manual_seed(image_seed(self.seed, x)) for x in images]
-    return dist.sample(generator=gens).float() * self.scaling_factor
+        super().__init__(vae, name=name, posterior=posterior, seed=seed)

@@ -6,6 +6,7 @@ Writes MODEL/quality-cfg<G>.json and nbs/images/<name>-samples-cfg<G>.png (first
 
   python scripts/generator_quality.py [--model NAME_OR_DIR] [--n_per_class 100] [--guidance_scale 4]
   python scripts/generator_quality.py --variance fixed_small --no_write   # diagnosis: ignore the learned sigma
+  python scripts/generator_quality.py --model DIR --name NAME --json FILE  # a candidate: its record to FILE, its grid to nbs/images/NAME-...
 """
 import argparse, json
 from pathlib import Path
@@ -23,6 +24,7 @@ p.add_argument('--n_per_class', type=int, default=100); p.add_argument('--guidan
 p.add_argument('--num_inference_steps', type=int, default=50); p.add_argument('--seed', type=int, default=0)
 p.add_argument('--name', default='fmnist-dit', help='name of the sample grid image')
 p.add_argument('--no_write', action='store_true', help='print only')
+p.add_argument('--json', default=None, help='write the record here instead of MODEL/quality-cfg<G>.json (a candidate measured beside the shipped model)')
 p.add_argument('--variance', default='learned_range', choices=['learned_range', 'fixed_small', 'fixed_large'],
                help='sampling variance (default: the learned one, as DiT)')
 p.add_argument('--clip', action='store_true', help='clip the predicted x0 to [-1, 1] at each step')
@@ -35,12 +37,12 @@ q.update(variance=a.variance, clip_sample=a.clip, classifier_test_accuracy=crec[
          model_steps=pipe.mgd3_info.get('record', {}).get('steps'),
          command=' '.join(['python scripts/generator_quality.py', f"--n_per_class {a.n_per_class}", f"--guidance_scale {a.guidance_scale:g}"]
                           + [f"--model {a.model}"] * bool(a.model) + [f"--variance {a.variance}"] * (a.variance != 'learned_range')
-                          + ['--clip'] * a.clip))
+                          + ['--clip'] * a.clip + [f"--name {a.name}"] * (a.name != 'fmnist-dit') + [f"--json {a.json}"] * bool(a.json)))
 LISTS = ('per_class_accuracy', 'mirrored_share', 'mirrored_share_real', 'spread_ratio', 'spread_ratio_real')
 print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in q.items() if k not in LISTS}, indent=1))
 for k in LISTS: print(f"{k} per class:", [round(v, 3) for v in q[k]])
 if not a.no_write:
-    atomic_json(pipe.model_path/f"quality-cfg{a.guidance_scale:g}.json", q)
+    atomic_json(Path(a.json) if a.json else pipe.model_path/f"quality-cfg{a.guidance_scale:g}.json", q)
     import matplotlib; matplotlib.use('Agg')
     idx = torch.cat([torch.arange(c * a.n_per_class, c * a.n_per_class + 10) for c in range(10)])
     ax = show_grid(gen[idx], 10, pipe.classes, title=f"{a.name}: CFG {a.guidance_scale:g}, {a.num_inference_steps} DDPM steps, step {q['model_steps']}")

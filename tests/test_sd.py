@@ -16,6 +16,7 @@ from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 from diffusers import AutoencoderKL, UNet2DConditionModel
 from mgd3.core import MGD3Error, item_seed
 from mgd3.data import ImageSet
+from mgd3.latents import image_seed
 from mgd3.classes import class_latents
 from mgd3.modes import find_class_modes
 import mgd3.sd as sd
@@ -198,7 +199,7 @@ def test_modes_are_kmeans_of_seeded_posterior_samples(pipe):
     M, rows = find_class_modes(class_latents(data, 1, space, 'cpu', batch_size=2), 1, 2, 'kmeans', 0)   # what mgd3_distill does
     xf = x[5:].float() / 127.5 - 1
     with torch.no_grad(): mean, logvar = pipe.vae.quant_conv(pipe.vae.encoder(xf)).chunk(2, dim=1)
-    eps = torch.cat([torch.randn(1, 4, 4, 4, generator=torch.Generator().manual_seed(sd.image_seed(2, xi))) for xi in xf])
+    eps = torch.cat([torch.randn(1, 4, 4, 4, generator=torch.Generator().manual_seed(image_seed(2, xi))) for xi in xf])
     z = (mean + torch.exp(0.5 * logvar.clamp(-30, 20)) * eps) * pipe.vae.config.scaling_factor
     assert torch.allclose(M.flatten(1), torch.from_numpy(KMeans(2, random_state=0, n_init='auto').fit(z.flatten(1).numpy()).cluster_centers_).float(), atol=1e-5)
     assert rows is None
@@ -256,7 +257,7 @@ def posterior_modes(pipe, x, seed, ipc):
     from sklearn.cluster import KMeans
     xf = x.float() / 127.5 - 1
     with torch.no_grad(): mean, logvar = pipe.vae.quant_conv(pipe.vae.encoder(xf)).chunk(2, dim=1)
-    eps = torch.cat([torch.randn(1, *mean.shape[1:], generator=torch.Generator().manual_seed(sd.image_seed(seed, xi))) for xi in xf])
+    eps = torch.cat([torch.randn(1, *mean.shape[1:], generator=torch.Generator().manual_seed(image_seed(seed, xi))) for xi in xf])
     z = ((mean + torch.exp(0.5 * logvar.clamp(-30, 20)) * eps) * pipe.vae.config.scaling_factor).flatten(1).numpy()
     return torch.from_numpy(KMeans(ipc, random_state=0, n_init='auto').fit(z).cluster_centers_).float().reshape(ipc, *mean.shape[1:])
 
