@@ -265,7 +265,8 @@ def export_checkpoint(run_dir, out)->Path:
 
 # %% ../nbs/03b_train.ipynb
 SHIPPED_MODELS = {   # the models inside the package (mgd3/assets/<name>), the default first, with how to train one like it
-    'fmnist-dit': 'mgd3_pretrain --out DIR', 'fmnist-unet': 'mgd3_pretrain --arch unet --out DIR'}
+    'fmnist-dit': 'mgd3_pretrain --out DIR',
+    'fmnist-unet': 'mgd3_pretrain_vae --out V, then mgd3_pretrain --arch unet --preset fmnist-latent --vae V/vae --out DIR'}
 
 def shipped_model_dir(name:str='fmnist-dit' # a key of `SHIPPED_MODELS`
                      )->Path:
@@ -274,8 +275,7 @@ def shipped_model_dir(name:str='fmnist-dit' # a key of `SHIPPED_MODELS`
     check_choice('model', name, SHIPPED_MODELS)
     p = Path(str(ir.files('mgd3')/'assets'/name))
     if (p/'model_index.json').is_file(): return p
-    if name == next(iter(SHIPPED_MODELS)): raise MGD3Error(f"the shipped Fashion-MNIST model is missing from {p}; reinstall mgd3 or pass --model DIR")
-    raise MGD3Error(f"{name} is not shipped yet (it has not been trained); use fmnist-dit (the default), "
+    raise MGD3Error(f"the shipped model {name} is missing from {p}; reinstall mgd3, "
                     f"or train one with `{SHIPPED_MODELS[name]}` and pass --model DIR")
 
 # %% ../nbs/03b_train.ipynb

@@ -18,11 +18,19 @@ def test_preset_of_the_other_arch(run_cli, tmp_path):
     assert_clean_error(run_cli('mgd3_pretrain', '--out', str(tmp_path/'r'), '--arch', 'gan'), "unknown --arch 'gan'")
     assert not (tmp_path/'r').exists()
 
-def test_fmnist_unet_is_not_shipped_yet(run_cli, tmp_path):
-    # the name is registered; until mgd3/assets/fmnist-unet exists, naming it is one clear line
-    r = run_cli('mgd3_distill', '--out', str(tmp_path/'d'), '--model', 'fmnist-unet', '--quiet')
-    assert_clean_error(r, 'fmnist-unet is not shipped yet (it has not been trained)', 'mgd3_pretrain --arch unet --out DIR')
-    assert not (tmp_path/'d').exists()
+def test_fmnist_unet_distils_end_to_end(run_cli, tmp_path):
+    # the shipped U-Net by name: modes in its VAE's latent space, one image per mode, its weights in the manifest
+    from mgd3.data import load_fashion_mnist
+    from mgd3.results import generator_hash
+    s = load_fashion_mnist('train')
+    save_image_folder(s.subset(torch.cat([s.indices(c)[:3] for c in range(s.num_classes)])), tmp_path/'data')
+    r = run_cli('mgd3_distill', '--out', str(tmp_path/'d'), '--data', str(tmp_path/'data'), '--model', 'fmnist-unet',
+                '--ipc', '2', '--num_inference_steps', '4', '--stop_t', '2', '--cache_dir', str(tmp_path/'cache'), '--quiet')
+    assert r.returncode == 0, r.stderr
+    pngs = sorted((tmp_path/'d').rglob('*.png'))
+    assert len(pngs) == 20 and len({p.parent.name for p in pngs}) == 10
+    man = json.loads((tmp_path/'d'/'manifest.json').read_text())
+    assert man['settings']['model_hash'] == generator_hash('fmnist-unet') != generator_hash(None)
 
 def test_unet_pretrain_resume_and_distill_every_method(run_cli, tmp_path):
     names = _folder(tmp_path/'data', 8)
