@@ -18,6 +18,7 @@ from .latents import IdentitySpace, VAESpace
 from .classes import class_dirs, class_rows, class_images, class_latents
 from .modes import Modes, modes_hash, MODE_FINDERS, find_class_modes, random_rows, flip_rows
 from .pipeline import ModeGuidedDiTPipeline, is_dit_pipeline, image_keys
+from .train import SHIPPED_MODELS
 from .backbones import Backbone, backbone, check_backbone_options, model_labels
 from .runs import Procs, locked, open_run, RunWriter, finish_run
 
@@ -62,7 +63,7 @@ class DistillConfig:
     data: str|None = opt(None, 'the training images (default: fashion-mnist): an ImageFolder, or a registered dataset', lambda: DATASETS)
     subset: str|None = opt(None, 'ImageNet subset when --data is an ImageNet train folder', lambda: SUBSETS)
     size: int|None = opt(None, "resize + centre-crop --data images to this size (default: as they are; Stable Diffusion: the model's resolution)")
-    model: str|None = opt(None, 'the generator: a shipped model (fmnist-dit, the default, or fmnist-unet), a model folder or what mgd3_pretrain --out wrote, DiT-XL/2 (a DiTPipeline folder or hub id), or Stable Diffusion (a folder in SD v1.5\'s layout)')
+    model: str|None = opt(None, f'the generator: a shipped model ({" or ".join(SHIPPED_MODELS)}; {next(iter(SHIPPED_MODELS))} is the default), a model folder or what mgd3_pretrain --out wrote, DiT-XL/2 (a DiTPipeline folder or hub id), or Stable Diffusion (a folder in SD v1.5\'s layout)')
     vae: str|None = opt(None, "DiT-XL/2 only: the VAE, a folder or hub id; default: stabilityai/sd-vae-ft-mse (the paper's), from the Hugging Face cache or the hub; the model folder's own vae/ is used only if named here")
     precision: str = opt('fp32', "the generator's precision while sampling: fp32, bf16 or fp16")
     stop_timestep: int|None = opt(None, 'Stable Diffusion: guide while the timestep (of 1000) > stop_timestep; default: 500')
@@ -123,12 +124,12 @@ def load_data(cfg:DistillConfig, size:int|None=None # the generator's image size
 # %% ../nbs/07_distill.ipynb
 def weights_hash(pipe, module:str|tuple|None=None # a module of the pipeline ('vae', ...), or several (their keys prefixed by the module); None: the denoiser
                 )->str:
-    "sha256 (16 hex digits) of the weights of the pipeline's denoiser, its transformer or unet (or other modules: Stable Diffusion's unet and text_encoder)."
-    if module is None: module = next((m for m in ('transformer', 'unet') if getattr(pipe, m, None) is not None), 'transformer')
-    h, mods = hashlib.sha256(), (module,) if isinstance(module, str) else tuple(module)
-    for m in mods:
-        for k, v in sorted(getattr(pipe, m).state_dict().items()):
-            h.update((k if len(mods) == 1 else f"{m}.{k}").encode()); h.update(v.detach().cpu().float().numpy().tobytes())
+    "sha256 (16 hex digits) of the weights of the class-conditional pipeline's denoiser (its transformer or unet), or of other modules (Stable Diffusion's unet and text_encoder)."
+    mods = (module,) if isinstance(module, str) else tuple(module) if module is not None else ()
+    parts = [(f"{m}." if len(mods) > 1 else '', getattr(pipe, m)) for m in mods] or [('', pipe.denoiser)]
+    h = hashlib.sha256()
+    for prefix, mod in parts:
+        for k, v in sorted(mod.state_dict().items()): h.update(f"{prefix}{k}".encode()); h.update(v.detach().cpu().float().numpy().tobytes())
     return h.hexdigest()[:16]
 
 # %% ../nbs/07_distill.ipynb
