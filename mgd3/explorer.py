@@ -21,12 +21,13 @@ class Explorer:
                  ipc:int=10, # modes, and images, per class
                  steps:int=50, # sampling steps
                  guidance_scale:float=4.0, # classifier-free guidance
-                 space=None, # the pipeline's latent space (`mgd3.latents`); None: pixels
+                 space=None, # the pipeline's latent space (`mgd3.latents`); None: its VAE's, or pixels if it has none
                  model_labels=None, # the model's class label for each class of `data`; None: the same labels
                  finder:str='kmeans'): # the mode finder, a key of `mgd3.modes.MODE_FINDERS`
-        from mgd3.latents import IdentitySpace
+        from mgd3.latents import IdentitySpace, VAESpace
         self.pipe, self.data, self.ipc, self.steps, self.guidance_scale = pipe, data, ipc, steps, guidance_scale
-        self.space, self.finder = space or IdentitySpace(), finder
+        vae = getattr(pipe, 'vae', None)
+        self.space, self.finder = space or (IdentitySpace() if vae is None else VAESpace(vae)), finder
         self.labels = model_labels or list(range(data.num_classes))
         self._modes = {}
 

@@ -14,10 +14,10 @@ from .distill import DistillConfig, distill, weights_hash, METHODS as DISTILL_ME
 from .evaluate import evaluate, align_classes
 
 # %% auto 0
-__all__ = ['METHODS', 'IPCS', 'SEEDS', 'SWEEPS', 'ROWS', 'TABLE_GENERATOR', 'table_cells', 'sweep_cells', 'cell_config',
+__all__ = ['METHODS', 'IPCS', 'SEEDS', 'SWEEPS', 'ROWS', 'TABLE_GENERATOR', 'TABLE', 'table_cells', 'sweep_cells', 'cell_config',
            'results_dir', 'sets_dir', 'state_path', 'cell_metrics', 'run_cell', 'load_cells', 'is_stale',
            'generator_hash', 'current_cells', 'guided_steps', 'check_method', 'check_cell', 'run_cells', 'add_metrics',
-           'run_full', 'cell_stats', 'results_table']
+           'run_full', 'cell_stats', 'results_table', 'row_cells']
 
 # %% ../nbs/10_results.ipynb
 METHODS = {'random': dict(method='random'),               # random real training images
@@ -266,3 +266,21 @@ def results_table(cells:list, methods=None, ipcs=IPCS)->str:
     def fmt(s): return 'pending' if s is None else f"{s[0]:.1f} (n=1, no std yet)" if s[2] == 1 else f"{s[0]:.1f} ± {s[1]:.1f} (n={s[2]})"
     head = '| method | ' + ' | '.join(f"IPC {i}" for i in ipcs) + ' |\n|---|' + '---|' * len(ipcs)
     return head + ''.join(f"\n| {m} | " + ' | '.join(fmt(cell_stats(cells, i, m)) for i in ipcs) + ' |' for m in methods or METHODS)
+
+# %% ../nbs/10_results.ipynb
+TABLE = {   # row -> (folder in results/, method of its cells, the generator they were made with; None: real images)
+    'random': ('fmnist-gen2', 'random', None), 'kmeans_real': ('fmnist-gen2', 'kmeans_real', None),
+    'dit': ('fmnist-dit-latent', 'dit', 'fmnist-dit'), 'mgd3_nostop': ('fmnist-dit-latent', 'mgd3_nostop', 'fmnist-dit'),
+    'mgd3': ('fmnist-dit-latent', 'mgd3', 'fmnist-dit'),
+    'unet': ('fmnist-unet', 'dit', 'fmnist-unet'), 'unet + mgd3': ('fmnist-unet', 'mgd3', 'fmnist-unet')}
+
+def row_cells(rows:dict=TABLE, folder=results_dir)->list:
+    "The cells of `rows`, each renamed `ipc{N}-{row}-seed{S}`; cells made with other weights than the row's generator are left out."
+    out, loaded, hashes = [], {}, {}
+    for row, (d, method, gen) in rows.items():
+        cells = loaded.setdefault(d, load_cells(folder(d)))
+        h = gen and hashes.setdefault(gen, generator_hash(gen))
+        for cell in cells:
+            m = re.fullmatch(rf"ipc(\d+)-{re.escape(method)}-seed(\d+)", cell['cell'])
+            if m and not (h and is_stale(cell, h)): out.append(cell | {'cell': f"ipc{m[1]}-{row}-seed{m[2]}"})
+    return out

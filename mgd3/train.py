@@ -14,15 +14,16 @@ from fastcore.script import Param, store_true
 from diffusers import DDPMScheduler
 from .core import (check_choice, MGD3Error, item_seed, get_device, atomic_json, script, env_info, opt, config_param,
                        module_tensors, load_module_tensors, optimizer_tensors, restore_optimizer, save_tensors, read_record, load_tensors)
-from .data import ImageSet, resolve_data
+from .data import ImageSet, resolve_data, DATASETS
+from .vae import VAEConfig, pretrain_vae
 from .latents import LatentSpace, IdentitySpace, VAESpace
 from .dit import DIT_PRESETS, INITS, make_dit, n_params, drop_labels, Diffusion, hybrid_loss, dit_scheduler
 from .unet import UNET_PRESETS, make_unet, as_denoiser
 
 # %% auto 0
 __all__ = ['PRESETS', 'SHIPPED_MODELS', 'TrainConfig', 'EMA', 'warmup_lr', 'save_checkpoint', 'checkpoint_record',
-           'load_checkpoint', 'make_model', 'train_dit', 'scheduler_for', 'training_space', 'export_checkpoint',
-           'shipped_model_dir', 'mgd3_pretrain']
+           'load_checkpoint', 'make_model', 'train_dit', 'scheduler_for', 'training_space', 'is_latent_preset',
+           'pretrain_space', 'export_checkpoint', 'shipped_model_dir', 'mgd3_pretrain']
 
 # %% ../nbs/03b_train.ipynb
 PRESETS = {'dit': DIT_PRESETS, 'unet': UNET_PRESETS}   # the backbones `mgd3_pretrain --arch` trains, and their sizes
@@ -31,7 +32,7 @@ PRESETS = {'dit': DIT_PRESETS, 'unet': UNET_PRESETS}   # the backbones `mgd3_pre
 class TrainConfig:
     "Everything that defines a training run (recorded in the checkpoint and the model); `mgd3_pretrain`'s options."
     arch: str = opt('dit', 'the backbone: a DiT (DiTTransformer2DModel) or a U-Net (UNet2DModel)', lambda: PRESETS)
-    preset: str = opt('fmnist', 'model size, by --arch', lambda: ['; '.join(f"{a}: {', '.join(p)}" for a, p in PRESETS.items())])
+    preset: str = opt('fmnist-latent', 'model size, by --arch', lambda: ['; '.join(f"{a}: {', '.join(p)}" for a, p in PRESETS.items())])
     steps: int = opt(12000, 'training steps')
     batch_size: int = opt(128, 'batch size')
     lr: float = opt(1e-3, 'AdamW learning rate, constant after the warm-up')
@@ -150,7 +151,7 @@ def _check_out(out:Path, resume:bool)->bool:
     has_ck = ck.with_suffix('.json').exists() or ck.with_suffix('.safetensors').exists()
     if has_ck and not resume:
         raise MGD3Error(f"{out} already holds a training run; pass --resume to continue it or choose another --out")
-    if not has_ck and out.is_dir() and any(out.iterdir()):
+    if not has_ck and out.is_dir() and any(p.name != 'vae' for p in out.iterdir()):   # OUT/vae: the run's own VAE stage
         raise MGD3Error(f"{out} is not empty and holds no training run; choose an empty or new --out")
     return has_ck
 
@@ -238,6 +239,23 @@ def training_space(vae=None # a VAE folder (`mgd3_pretrain_vae`'s OUT/vae) or No
     return space
 
 # %% ../nbs/03b_train.ipynb
+def is_latent_preset(preset:str)->bool: return preset.endswith('-latent')   # sized for a VAE's latents, not pixels
+
+def pretrain_space(out, # the run directory
+                   data:ImageSet, cfg:TrainConfig,
+                   vae=None, # a VAE folder; None: pixels, or for a latent preset a VAE trained first in OUT/vae
+                   resume:bool=False, device=None, vae_cfg:VAEConfig=VAEConfig(),
+                   test:ImageSet|None=None, # test images for the VAE's reconstruction error
+                   progress:bool=True)->LatentSpace:
+    "The latent space a run trains in: `vae`'s, pixels, or (a latent preset without `vae`) its own VAE in OUT/vae."
+    if vae is not None or not is_latent_preset(cfg.preset): return training_space(vae)
+    out = Path(out); _check_out(out, resume)   # refuse a wrong --out before the VAE's minutes, not after
+    folder = out/'vae'/'vae'
+    if not (folder/'config.json').is_file():
+        pretrain_vae(data, out/'vae', vae_cfg, test, resume=resume, device=device, progress=progress)
+    return training_space(folder)
+
+# %% ../nbs/03b_train.ipynb
 def _save_model(out, model, classes:list, space:LatentSpace, record:dict, cfg:TrainConfig)->Path:
     "Save a trained generator as a pipeline folder with its classes, latent space (and VAE, if any) and training record."
     from mgd3.pipeline import ModeGuidedDiTPipeline   # the pipelines (06, 06d) build on this module
@@ -266,7 +284,7 @@ def export_checkpoint(run_dir, out)->Path:
 # %% ../nbs/03b_train.ipynb
 SHIPPED_MODELS = {   # the models inside the package (mgd3/assets/<name>), the default first, with how to train one like it
     'fmnist-dit': 'mgd3_pretrain --out DIR',
-    'fmnist-unet': 'mgd3_pretrain_vae --out V, then mgd3_pretrain --arch unet --preset fmnist-latent --vae V/vae --out DIR'}
+    'fmnist-unet': 'mgd3_pretrain --arch unet --out DIR'}
 
 def shipped_model_dir(name:str='fmnist-dit' # a key of `SHIPPED_MODELS`
                      )->Path:
@@ -285,7 +303,8 @@ _P = lambda name: config_param(TrainConfig, name)
 def mgd3_pretrain(out:Param("run directory: checkpoints, and the trained model in OUT/model", str)=None,
                   data:Param("the training images (default: fashion-mnist): an ImageFolder, or a registered dataset", str)=None,
                   size:Param("resize + centre-crop ImageFolder images to this size", int)=None,
-                  vae:Param("a VAE folder (mgd3_pretrain_vae's OUT/vae): train in its latent space; default: pixels", str)=None,
+                  vae:Param("a VAE folder (mgd3_pretrain_vae's OUT/vae): train in its latent space; default: a -latent preset "
+                            "trains one first in OUT/vae (mgd3_pretrain_vae's defaults), a pixel preset trains on pixels", str)=None,
                   arch:_P('arch')=TrainConfig.arch, preset:_P('preset')=TrainConfig.preset, steps:_P('steps')=TrainConfig.steps,
                   batch_size:_P('batch_size')=TrainConfig.batch_size, lr:_P('lr')=TrainConfig.lr,
                   warmup:_P('warmup')=TrainConfig.warmup, weight_decay:_P('weight_decay')=TrainConfig.weight_decay,
@@ -300,7 +319,8 @@ def mgd3_pretrain(out:Param("run directory: checkpoints, and the trained model i
     given = locals()
     cfg = TrainConfig(**{f.name: given[f.name] for f in fields(TrainConfig)}).check()
     ds = resolve_data(data, size=size)
-    space = training_space(vae)
+    named = data is None or data in DATASETS   # a registered dataset has a test split for the VAE's error
+    space = pretrain_space(out, ds, cfg, vae, resume, device, test=resolve_data(data, test=True) if named and vae is None and is_latent_preset(preset) else None)
     ema_model, rec = train_dit(ds, out, cfg, space, resume=resume, device=device)
     rec['env'] = env_info()
     _save_model(Path(out)/'model', ema_model, ds.classes, space, rec, cfg)

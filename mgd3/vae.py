@@ -4,7 +4,7 @@
 
 # %% ../nbs/02b_vae.ipynb 2
 from __future__ import annotations
-import time, shutil
+import json, time, shutil
 from pathlib import Path
 from dataclasses import dataclass, asdict
 import torch
@@ -17,7 +17,7 @@ from .data import ImageSet, resolve_data, DATASETS
 
 # %% auto 0
 __all__ = ['VAEConfig', 'make_vae', 'vae_loss', 'train_vae', 'latent_scaling_factor', 'reconstruction_error', 'save_vae',
-           'mgd3_pretrain_vae']
+           'pretrain_vae', 'mgd3_pretrain_vae']
 
 # %% ../nbs/02b_vae.ipynb
 @dataclass
@@ -128,6 +128,18 @@ def save_vae(vae:AutoencoderKL, out, record:dict|None=None)->Path:
     return out
 
 # %% ../nbs/02b_vae.ipynb
+def pretrain_vae(data:ImageSet, # training images in [-1, 1]
+                 out, # run directory: the checkpoint, and the VAE in OUT/vae
+                 cfg:VAEConfig=VAEConfig(), test:ImageSet|None=None, # test images to measure the reconstruction error on
+                 resume:bool=False, device=None, progress:bool=True)->Path:
+    "Train (or resume) a VAE on `data`, measure its scaling factor (and test error) and save it; returns the VAE folder."
+    vae, rec = train_vae(data, out, cfg, resume=resume, device=device, progress=progress)
+    rec['scaling_factor'] = latent_scaling_factor(vae, data.images(slice(0, 5000)))
+    rec['test_error'] = reconstruction_error(vae, test.images()) if test is not None else None
+    rec['env'] = env_info()
+    return save_vae(vae, Path(out)/'vae', rec)
+
+# %% ../nbs/02b_vae.ipynb
 _P = lambda name: config_param(VAEConfig, name)
 
 @script
@@ -142,9 +154,7 @@ def mgd3_pretrain_vae(out:Param("run directory: the checkpoint, and the VAE in O
     "Train a small AutoencoderKL whose latent space a DiT can be trained in (`mgd3_pretrain --vae OUT/vae`)."
     if out is None: raise MGD3Error("--out is required: the run directory")
     cfg = VAEConfig(channels, latent_channels, steps, batch_size, lr, kl_weight, seed, checkpoint_minutes)
-    ds = resolve_data(data); vae, rec = train_vae(ds, out, cfg, resume=resume, device=device)
-    rec['scaling_factor'] = latent_scaling_factor(vae, ds.images(slice(0, 5000)))
     named = data is None or data in DATASETS   # a registered dataset has a test split to measure the error on
-    rec['test_error'] = reconstruction_error(vae, resolve_data(data, test=True).images()) if named else None
-    rec['env'] = env_info(); save_vae(vae, Path(out)/'vae', rec)
-    print(f"saved the VAE to {Path(out)/'vae'}: scaling factor {rec['scaling_factor']:.4f}, test error {rec['test_error']}")
+    folder = pretrain_vae(resolve_data(data), out, cfg, resolve_data(data, test=True) if named else None, resume, device)
+    rec = json.loads((folder/'mgd3.json').read_text())
+    print(f"saved the VAE to {folder}: scaling factor {rec['scaling_factor']:.4f}, test error {rec['test_error']}")
