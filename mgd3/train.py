@@ -249,7 +249,10 @@ def pretrain_space(out, # the run directory
                    progress:bool=True)->LatentSpace:
     "The latent space a run trains in: `vae`'s, pixels, or (a latent preset without `vae`) its own VAE in OUT/vae."
     if vae is not None or not is_latent_preset(cfg.preset): return training_space(vae)
-    out = Path(out); _check_out(out, resume)   # refuse a wrong --out before the VAE's minutes, not after
+    out = Path(out)
+    if _check_out(out, resume):   # refuse a wrong --out before the VAE's minutes, not after
+        started = checkpoint_record(out/'checkpoint').get('vae')
+        if started: return training_space(started)   # a resumed run keeps the VAE it started with
     folder = out/'vae'/'vae'
     if not (folder/'config.json').is_file():
         pretrain_vae(data, out/'vae', vae_cfg, test, resume=resume, device=device, progress=progress)
