@@ -278,8 +278,9 @@ def row_cells(rows:dict=TABLE, folder=results_dir)->list:
     "The cells of `rows`, each renamed `ipc{N}-{row}-seed{S}`; cells made with other weights than the row's generator are left out."
     out, loaded, hashes = [], {}, {}
     for row, (d, method, gen) in rows.items():
-        cells = loaded.setdefault(d, load_cells(folder(d)))
-        h = gen and hashes.setdefault(gen, generator_hash(gen))
+        if d not in loaded: loaded[d] = load_cells(folder(d))   # each folder read, and each generator hashed, once
+        if gen and gen not in hashes: hashes[gen] = generator_hash(gen)
+        cells, h = loaded[d], hashes.get(gen)
         for cell in cells:
             m = re.fullmatch(rf"ipc(\d+)-{re.escape(method)}-seed(\d+)", cell['cell'])
             if m and not (h and is_stale(cell, h)): out.append(cell | {'cell': f"ipc{m[1]}-{row}-seed{m[2]}"})
