@@ -7,6 +7,8 @@ to the class they were generated for, the worst class, and its mean confidence i
 cell's accuracy, mode coverage, diversity and representativeness, so the sweeps can be read as "what changed in the
 set" rather than only "what changed in the accuracy". A set missing from results/sets/ is distilled again from its
 cell's record (the same images: distillation is deterministic). Also draws one class of seed 0 per t_stop.
+Rows already in the output for the same cell and accuracy are kept (run it again as cells land: only the new
+cells' sets are judged, and the drawing is redone only when a new CFG-4 seed-0 cell joins it); --redo judges all.
 
   python research/set_fidelity.py --folder fmnist-dit-latent --model fmnist-dit   # writes results/fidelity/<folder>-ipc10.json
 """
@@ -41,22 +43,29 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--folder', default='fmnist-dit-latent'); ap.add_argument('--model', default='fmnist-dit')
     ap.add_argument('--grid_class', type=int, default=6, help='the class drawn per t_stop (6: Shirt, the hardest)')
+    ap.add_argument('--redo', action='store_true', help='judge every set again, not only the cells new since the last run')
     a = ap.parse_args()
     out = results_dir(a.folder); train = load_fashion_mnist('train'); clf, _ = load_ref_classifier()
+    dest = ROOT/'results'/'fidelity'/f"{a.folder}-ipc10.json"
+    old = {} if a.redo or not dest.exists() else {r['cell']: r for r in json.loads(dest.read_text())['rows']}
     cells, stale = current_cells(out, generator_hash(a.model))
-    rows, grid, names = [], [], []
-    for rec in cells:
+    todo = [rec for rec in cells if rec['distill']['config']['ipc'] == 10 and rec['distill'].get('model_hash')]
+    drawn = lambda rec: rec['cell'].endswith('seed0') and rec['distill']['config']['guidance_scale'] == 4.0
+    kept = lambda rec: rec['cell'] in old and old[rec['cell']]['accuracy'] == rec['accuracy']
+    redraw = any(drawn(rec) and not kept(rec) for rec in todo)
+    rows, grid = [], []
+    for rec in todo:
         conf = rec['distill']['config']
-        if conf['ipc'] != 10 or not rec['distill'].get('model_hash'): continue
-        s = set_of(rec, out, a.model, train)
-        row = {'cell': rec['cell'], 'method': conf['method'], 'stop_t': conf['stop_t'], 'guided_steps': guided_steps(conf),
-               'guidance_scale': conf['guidance_scale'], 'accuracy': rec['accuracy'], **fidelity(clf, s),
-               **{k: rec.get('metrics', {}).get(k) for k in ('mode_coverage', 'diversity', 'representativeness')}}
+        s = None if kept(rec) and not (redraw and drawn(rec)) else set_of(rec, out, a.model, train)
+        row = old[rec['cell']] if kept(rec) else {
+            'cell': rec['cell'], 'method': conf['method'], 'stop_t': conf['stop_t'], 'guided_steps': guided_steps(conf),
+            'guidance_scale': conf['guidance_scale'], 'accuracy': rec['accuracy'], **fidelity(clf, s),
+            **{k: rec.get('metrics', {}).get(k) for k in ('mode_coverage', 'diversity', 'representativeness')}}
         rows.append(row)
-        if rec['cell'].endswith('seed0') and conf['guidance_scale'] == 4.0:
-            grid.append((row['guided_steps'], s.images(s.indices(a.grid_class)), rec['cell']))
-    atomic_json(ROOT/'results'/'fidelity'/f"{a.folder}-ipc10.json", {'rows': rows, 'command': f"python research/set_fidelity.py --folder {a.folder} --model {a.model}",
-                                            'judge': 'mgd3/assets/fmnist-classifier (90.6 % on the real test set)'})
+        if redraw and drawn(rec): grid.append((row['guided_steps'], s.images(s.indices(a.grid_class)), rec['cell']))
+    print(f"{len(rows) - sum(map(kept, todo))} sets judged, {sum(map(kept, todo))} rows kept from {dest.name}")
+    atomic_json(dest, {'rows': rows, 'command': f"python research/set_fidelity.py --folder {a.folder} --model {a.model}",
+                       'judge': 'mgd3/assets/fmnist-classifier (90.6 % on the real test set)'})
     print('| cell | guided steps | CFG | accuracy | judge accuracy | worst class | p(intended) | mode coverage | diversity |')
     print('|---|---|---|---|---|---|---|---|---|')
     for r in sorted(rows, key=lambda r: (r['guidance_scale'], -r['guided_steps'], r['cell'])):
