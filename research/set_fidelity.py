@@ -51,7 +51,8 @@ def main():
     cells, stale = current_cells(out, generator_hash(a.model))
     todo = [rec for rec in cells if rec['distill']['config']['ipc'] == 10 and rec['distill'].get('model_hash')]
     drawn = lambda rec: rec['cell'].endswith('seed0') and rec['distill']['config']['guidance_scale'] == 4.0
-    kept = lambda rec: rec['cell'] in old and old[rec['cell']]['accuracy'] == rec['accuracy']
+    same = {rec['cell'] for rec in todo if rec['cell'] in old and old[rec['cell']]['accuracy'] == rec['accuracy']}
+    kept = lambda rec: rec['cell'] in same
     redraw = any(drawn(rec) and not kept(rec) for rec in todo)
     rows, grid = [], []
     for rec in todo:
@@ -63,7 +64,7 @@ def main():
             **{k: rec.get('metrics', {}).get(k) for k in ('mode_coverage', 'diversity', 'representativeness')}}
         rows.append(row)
         if redraw and drawn(rec): grid.append((row['guided_steps'], s.images(s.indices(a.grid_class)), rec['cell']))
-    print(f"{len(rows) - sum(map(kept, todo))} sets judged, {sum(map(kept, todo))} rows kept from {dest.name}")
+    print(f"{len(rows) - len(same)} sets judged, {len(same)} rows kept from {dest.name}")
     atomic_json(dest, {'rows': rows, 'command': f"python research/set_fidelity.py --folder {a.folder} --model {a.model}",
                        'judge': 'mgd3/assets/fmnist-classifier (90.6 % on the real test set)'})
     print('| cell | guided steps | CFG | accuracy | judge accuracy | worst class | p(intended) | mode coverage | diversity |')
